@@ -1,0 +1,112 @@
+# hugewalk: GNU make.  `make run` and `make check` are the two commands.
+#
+# Builds go to build/<variant>/:
+#   real   the library and the hugewalk command, optimised (-O2)
+#   test   the same sources with -Werror, ASan and UBSan, plus the tests
+# SAN=thread gives a ThreadSanitizer build in build/tsan (make tsan-check).
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+PROVE	?= prove
+
+URCU_CFLAGS := $(shell pkg-config --cflags liburcu-memb 2>/dev/null)
+URCU_LIBS   := $(shell pkg-config --libs liburcu-memb 2>/dev/null)
+
+WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wno-unused-parameter -Wvla
+BASE	:= -std=gnu11 -g -pthread -Iinclude -Isrc $(URCU_CFLAGS) \
+	   -D_GNU_SOURCE $(WARN)
+LDLIBS	:= $(URCU_LIBS) -pthread
+
+LIB_SRCS := $(wildcard src/sync/*.c) $(wildcard src/mm/*.c)
+CLI_SRCS := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+TEST_SRCS := $(wildcard tests/*.c)
+TESTS	:= $(filter-out tests/tap.c,$(TEST_SRCS))
+# tests/*.c other than tap.c are test programs, each linked with tap.o
+BENCH_SRCS := $(wildcard bench/*.c)
+EXAMPLES := $(sort $(wildcard examples/*.hw))
+
+real_CFLAGS := $(BASE) -O2 $(if $(CI),-Werror)
+test_CFLAGS := $(BASE) -O1 -Werror -DHW_TEST -fno-omit-frame-pointer \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
+test_LDFLAGS := -fsanitize=address,undefined
+tsan_CFLAGS := $(BASE) -O1 -DHW_TEST -fsanitize=thread
+tsan_LDFLAGS := -fsanitize=thread
+
+objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+.PHONY: all deps run check tsan-check bench clean install uninstall
+all: deps
+	@$(MAKE) --no-print-directory hugewalk
+
+deps:
+	@./scripts/ensure-deps.sh
+
+# ---- the variants -------------------------------------------------------
+
+define variant
+build/$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+
+build/$(1)/libhugewalk.a: $(call objs,$(1),$(LIB_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libhwcli.a: $(call objs,$(1),$(CLI_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/hugewalk: build/$(1)/src/cli/main.o build/$(1)/libhwcli.a build/$(1)/libhugewalk.a
+	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+build/$(1)/tests/%.t: build/$(1)/tests/%.o build/$(1)/tests/tap.o build/$(1)/libhwcli.a build/$(1)/libhugewalk.a
+	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+endef
+$(foreach v,real test tsan,$(eval $(call variant,$(v))))
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+hugewalk: build/real/hugewalk
+	cp $< $@
+
+TEST_BINS = $(patsubst tests/%.c,build/test/tests/%.t,$(TESTS))
+
+# ---- the two commands ---------------------------------------------------
+
+# The main job: run every example scenario, with its output.
+run: deps
+	@$(MAKE) --no-print-directory hugewalk
+	./hugewalk run --draw $(EXAMPLES)
+
+# Every test, under ASan and UBSan, as TAP through prove.
+check: deps
+	@$(MAKE) --no-print-directory $(TEST_BINS) build/test/hugewalk
+	HW_EXAMPLES="$(EXAMPLES)" HW_BIN=build/test/hugewalk \
+		$(PROVE) -f --exec '' $(TEST_BINS) tests/examples.sh
+
+tsan-check: deps
+	@$(MAKE) --no-print-directory $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))
+	$(PROVE) -f --exec '' $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))
+
+bench: deps
+	@$(MAKE) --no-print-directory build/real/libhugewalk.a $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS))
+	@for b in $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS)); do $$b || exit 1; done
+
+build/real/bench/%: build/real/bench/%.o build/real/libhugewalk.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/hugewalk
+	install -m 755 hugewalk $(DESTDIR)$(PREFIX)/bin/hugewalk
+	install -m 644 build/real/libhugewalk.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/hugewalk/*.h $(DESTDIR)$(PREFIX)/include/hugewalk/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hugewalk $(DESTDIR)$(PREFIX)/lib/libhugewalk.a
+	rm -rf $(DESTDIR)$(PREFIX)/include/hugewalk
+
+clean:
+	rm -rf build hugewalk

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HUGEWALK_STATS_H
+#define HUGEWALK_STATS_H
+
+#include <stdio.h>
+
+struct hw_system;
+struct hw_mm;
+
+/* The hugetlb lines of /proc/meminfo, plus what only the model can see. */
+struct hw_meminfo {
+	unsigned long hugepages_total;
+	unsigned long hugepages_free;
+	unsigned long hugepages_rsvd;
+	unsigned long pagetables;	/* page-table pages (PGD, PUD, PMD) */
+	unsigned long shared_pmds;	/* PMD tables with pt_share_count > 0 */
+};
+
+struct hw_mm_stats {
+	unsigned long minflt;		/* faults taken, like ru_minflt */
+	unsigned long nr_pmds;		/* PUD entries pointing at PMD tables */
+	unsigned long hugetlb_rss;	/* huge pages mapped (HugetlbPages) */
+};
+
+void hw_meminfo(struct hw_system *sys, struct hw_meminfo *mi);
+void hw_mm_stats(struct hw_mm *mm, struct hw_mm_stats *st);
+
+/* Count of walk-rule violations recorded at each site, printed to @out. */
+unsigned long hw_violations(struct hw_system *sys, FILE *out);
+
+/**
+ * hw_draw() - draw which PUD slots of which mm point at which PMD table,
+ * with each table's share count and mapped pages.
+ */
+void hw_draw(struct hw_system *sys, FILE *out);
+
+/**
+ * hw_check_invariants() - check, on a quiescent system, that every share
+ * count equals the PUD entries pointing at the table less one, that pool
+ * counters and reservations agree, that mapcounts match the entries.
+ * Return: the number of broken invariants, each described on @out.
+ */
+int hw_check_invariants(struct hw_system *sys, FILE *out);
+
+#endif

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugewalk: the command.  `hugewalk run FILE...` runs scenario files on the
+ * model; `hugewalk policies` lists the walk protections.  Subcommands are
+ * a table, so that later ones slot in beside these.
+ *
+ * Exit status: 0 success, 1 a scenario failed, 2 a usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hugewalk/hugewalk.h>
+
+#include "cli/scenario.h"
+
+#ifndef HW_VERSION
+#define HW_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+"Usage: hugewalk COMMAND [OPTION]... [ARG]...\n"
+"       hugewalk --help | --version\n"
+"\n"
+"hugewalk models Linux hugetlb PMD sharing (shared page tables) in user\n"
+"space: processes mapping the same hugetlbfs file share PMD tables, and\n"
+"the model shows every share, unshare, fault and pool counter.\n"
+"\n"
+"Commands:\n"
+"  run [OPTION]... FILE...  run scenario files on a fresh model machine each\n"
+"  policies                 list the walk-protection policies\n"
+"  help                     show this help\n"
+"\n"
+"Options of run:\n"
+"  --policy NAME   run under this policy, overriding the files' 'policy'\n"
+"                  lines (see 'hugewalk policies'; default v6.3)\n"
+"  --draw          draw the page tables (which mm's PUD slots point at\n"
+"                  which PMD tables, their share counts) after every\n"
+"                  operation that may change them\n"
+"  -v, --verbose   print the counters (meminfo, each process) after every\n"
+"                  operation\n"
+"  -q, --quiet     print only the PASS/FAIL lines and diagnostics\n"
+"  -h, --help      show this help\n"
+"\n"
+"run prints each file's name, one line per operation with its result, any\n"
+"failed expectation as 'FILE:LINE: expectation failed: ...' on stderr, then\n"
+"'PASS FILE (N ops, M expectations)' or 'FAIL FILE (...)', and at the end\n"
+"'N passed, M failed'.  Errors in a file are reported as FILE:LINE:COL.\n"
+"\n"
+"Scenario files (docs/scenario.md has the whole language):\n"
+"  pool 512                           # HugePages_Total\n"
+"  memfd f                            # memfd_create(MFD_HUGETLB)\n"
+"  ftruncate f 1G\n"
+"  spawn A\n"
+"  spawn B\n"
+"  A mmap 0x40000000 1G rw shared f 0\n"
+"  B mmap 0x40000000 1G rw shared f 0\n"
+"  A write 0x40000000 8 tag=0x11 => faults=8\n"
+"  B read 0x40000000 8 => faults=1 tag=0x11   # shares A's PMD table\n"
+"  expect shared=1\n"
+"  expect meminfo total=512 free=504 rsvd=504\n"
+"  expect B nr_pmds=1 faults=1\n"
+"\n"
+"Examples:\n"
+"  hugewalk run examples/share.hw\n"
+"  hugewalk run --draw examples/unshare-munmap.hw\n"
+"  hugewalk run -q examples/*.hw\n"
+"  hugewalk run --policy unprotected -v examples/share.hw\n"
+"  hugewalk policies\n"
+"\n"
+"Exit status: 0 if every file passed, 1 if one failed, 2 on a usage error.\n";
+
+static void usage_hint(void)
+{
+	fputs("Try 'hugewalk --help'.\n", stderr);
+}
+
+static void print_policy_list(FILE *out)
+{
+	const char *const *names = hw_policy_names();
+
+	for (size_t i = 0; names && names[i]; i++)
+		fprintf(out, "%s%s", i ? ", " : "", names[i]);
+	fputc('\n', out);
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+static int run_file(const char *path, const struct sc_run_opts *o)
+{
+	struct scenario *sc;
+	struct sc_result res;
+	struct sc_error err;
+	int ret;
+
+	ret = scenario_load(path, &sc, &err);
+	if (ret) {
+		fflush(o->out);
+		fprintf(stderr, "%s\n", err.msg);
+		fprintf(o->out, "FAIL %s (%s)\n", path,
+			ret == -EINVAL ? "error in the file" :
+			"cannot read it");
+		return 1;
+	}
+	ret = scenario_run(sc, &sc_model_backend, o, &res);
+	if (ret < 0) {
+		fprintf(o->out, "FAIL %s (not run)\n", path);
+		scenario_free(sc);
+		return 1;
+	}
+	fprintf(o->out, "%s %s (%u ops, %u expectations", ret ? "FAIL" : "PASS",
+		path, res.ops, res.expectations);
+	if (res.failed)
+		fprintf(o->out, ", %u failed", res.failed);
+	if (res.skipped)
+		fprintf(o->out, ", %u skipped", res.skipped);
+	fprintf(o->out, ")\n");
+	fflush(o->out);
+	scenario_free(sc);
+	return ret;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "draw", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_run_opts o = { .out = stdout, .err = stderr };
+	unsigned int passed = 0, failed = 0;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.policy = optarg;
+			break;
+		case 'd':
+			o.draw = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "hugewalk run: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				fprintf(stderr, "hugewalk run: unknown option '-%c'\n",
+					optopt);
+			else
+				fprintf(stderr, "hugewalk run: unknown option '%s'\n",
+					argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		}
+	}
+	if (o.policy && !hw_policy_describe(o.policy)) {
+		fprintf(stderr, "hugewalk run: unknown policy '%s'; known: ",
+			o.policy);
+		print_policy_list(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.quiet && (o.verbose || o.draw)) {
+		fprintf(stderr, "hugewalk run: -q cannot be combined with %s\n",
+			o.verbose ? "-v" : "--draw");
+		return EXIT_USAGE;
+	}
+	if (optind == argc) {
+		fprintf(stderr, "hugewalk run: no scenario file given\n");
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!o.quiet && i > optind)
+			fputc('\n', stdout);
+		if (run_file(argv[i], &o))
+			failed++;
+		else
+			passed++;
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+/* ---- policies -------------------------------------------------------------- */
+
+static int cmd_policies(int argc, char **argv)
+{
+	const char *const *names = hw_policy_names();
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs("Usage: hugewalk policies\n"
+			      "List the walk-protection policies a scenario or --policy can name.\n",
+			      stdout);
+			return 0;
+		}
+		fprintf(stderr, "hugewalk policies: unexpected argument '%s'\n",
+			argv[1]);
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; names && names[i]; i++)
+		printf("%-14s %s\n", names[i], hw_policy_describe(names[i]) ?: "");
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	fputs(usage_text, stdout);
+	return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "policies", cmd_policies },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("hugewalk %s\n", HW_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		fprintf(stderr, "hugewalk: unknown option '%s'\n", cmd);
+	else
+		fprintf(stderr, "hugewalk: unknown command '%s' (commands: run, policies, help)\n",
+			cmd);
+	usage_hint();
+	return EXIT_USAGE;
+}

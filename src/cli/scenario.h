@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenarios: a line-oriented text format (docs/scenario.md) that drives a
+ * hugetlb machine through system calls and memory accesses across named
+ * processes and files, and states what must be observed.
+ *
+ * The parser turns a file into a list of struct sc_op.  Operations stay at
+ * the system-call level (addresses, lengths, PROT_*, MAP_*, MADV_*,
+ * FALLOC_FL_*), so the same list can run on another machine than the model:
+ * the executor talks to a struct sc_backend.  What only the model can do
+ * or observe (the walk policy, drawings, invariant checks, the number of
+ * shared PMD tables, page-table pages, nr_pmds) is flagged model_only, and
+ * a backend that cannot do it leaves the hook NULL: the executor then skips
+ * the op or the expectation and says so.
+ */
+#ifndef HW_CLI_SCENARIO_H
+#define HW_CLI_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Limits the parser enforces (see docs/scenario.md). */
+#define SC_ADDR_LIMIT	(1ULL << 47)	/* addresses below TASK_SIZE */
+#define SC_MAX_PAGES	(1UL << 18)	/* pages one read/write touches */
+#define SC_MAX_POOL	(1UL << 20)	/* huge pages in the pool */
+#define SC_MAX_CHECKS	12		/* expectations on one line */
+#define SC_MAX_LINE	4096		/* bytes on one line */
+#define SC_MAX_FILE	(4UL << 20)	/* bytes in one scenario file */
+#define SC_MAX_NAME	31		/* characters in a name */
+
+enum sc_kind {
+	/* system */
+	SC_POOL,		/* pool N */
+	SC_POLICY,		/* policy NAME (model-only) */
+	/* files */
+	SC_MEMFD,		/* memfd F */
+	SC_FTRUNCATE,		/* ftruncate F SIZE */
+	SC_FALLOCATE,		/* fallocate F [keep_size|punch] OFF LEN */
+	SC_CLOSE,		/* close F */
+	/* processes */
+	SC_SPAWN,		/* spawn P */
+	SC_MMAP,		/* P mmap ADDR LEN PROT FLAGS F [OFF] */
+	SC_MUNMAP,		/* P munmap ADDR LEN */
+	SC_MPROTECT,		/* P mprotect ADDR LEN PROT */
+	SC_MADVISE,		/* P madvise ADDR LEN ADVICE */
+	SC_MREMAP,		/* P mremap OLD OLDLEN NEWLEN NEWADDR */
+	SC_UFFD_WP,		/* P uffd_wp ADDR LEN */
+	SC_MOVE_PAGES,		/* P move_pages ADDR */
+	SC_WRITE,		/* P write ADDR [N] tag=T */
+	SC_READ,		/* P read ADDR [N] */
+	SC_FORK,		/* P fork CHILD */
+	SC_EXIT,		/* P exit */
+	/* observations */
+	SC_EXPECT,		/* expect [meminfo|P] KEY=VALUE... */
+	SC_DRAW,		/* draw (model-only) */
+	SC_CHECK,		/* check (model-only) */
+	SC_NR_KINDS
+};
+
+/* What an expectation measures. */
+enum sc_key {
+	/* per process */
+	SC_KEY_FAULTS,		/* minor faults: of the op, or since birth */
+	SC_KEY_NR_PMDS,		/* PUD entries pointing at PMD tables (model) */
+	SC_KEY_RSS,		/* huge pages mapped (HugetlbPages) */
+	/* per system */
+	SC_KEY_TOTAL,		/* HugePages_Total */
+	SC_KEY_FREE,		/* HugePages_Free */
+	SC_KEY_RSVD,		/* HugePages_Rsvd */
+	SC_KEY_PAGETABLES,	/* page-table pages (model) */
+	SC_KEY_SHARED,		/* PMD tables with a share count (model) */
+	/* per read op */
+	SC_KEY_TAG,		/* every page read carries this tag */
+	SC_NR_KEYS
+};
+
+/* What the op itself must return: the `=> 0|EXXX|SIGXXX` item. */
+enum sc_want {
+	SC_WANT_SUCCESS,	/* no `=>` result given: must succeed */
+	SC_WANT_OK,		/* `=> 0` or `=> ok` */
+	SC_WANT_ERRNO,		/* `=> EINVAL`: the call fails with it */
+	SC_WANT_SIGNAL,		/* `=> SIGSEGV`: the access raises it */
+};
+
+struct sc_pos {
+	int line;
+	int col;		/* 1-based byte column */
+};
+
+struct sc_check {
+	enum sc_key key;
+	uint64_t value;
+	struct sc_pos pos;
+};
+
+struct sc_op {
+	enum sc_kind kind;
+	struct sc_pos pos;
+	char *text;		/* the line, comment cut, blanks squeezed */
+	bool model_only;	/* the whole op only makes sense on the model */
+
+	int proc;		/* name index of the acting process, or -1 */
+	int file;		/* name index of the file argument, or -1 */
+	int target;		/* name index declared here (spawn/fork/memfd) */
+
+	/* Arguments; which ones are used depends on kind. */
+	uint64_t addr;		/* ADDR, OLD */
+	uint64_t len;		/* LEN, OLDLEN, SIZE, pool N */
+	uint64_t new_len;	/* mremap NEWLEN */
+	uint64_t new_addr;	/* mremap NEWADDR */
+	uint64_t off;		/* mmap OFF, fallocate OFF */
+	uint64_t count;		/* pages a read/write touches */
+	uint64_t tag;		/* tag a write stores */
+	int prot;		/* PROT_* */
+	int flags;		/* MAP_* */
+	int advice;		/* MADV_* */
+	int mode;		/* FALLOC_FL_* */
+	char *name;		/* policy name */
+	struct sc_pos name_pos;
+
+	/* Expectations. */
+	enum sc_want want;
+	int want_value;		/* errno or signal number */
+	struct sc_pos want_pos;
+	int subject;		/* expect: process index, -1 for the system */
+	int nchecks;
+	struct sc_check checks[SC_MAX_CHECKS];
+};
+
+enum sc_name_kind { SC_NAME_PROC, SC_NAME_FILE };
+
+struct sc_name {
+	char *name;
+	enum sc_name_kind kind;
+	int decl_line;		/* where it was declared */
+	int end_line;		/* where it exited/was closed; 0 if alive */
+};
+
+struct scenario {
+	char *path;
+	struct sc_op *ops;
+	size_t nops;
+	struct sc_name *names;
+	size_t nnames;
+};
+
+/* The first error found, formatted "path:line:col: message". */
+struct sc_error {
+	int line;
+	int col;
+	char msg[512];
+};
+
+/**
+ * scenario_parse() - parse a scenario held in memory.
+ * @path: the name used in messages.
+ * @text: the file's bytes (need not be NUL-terminated).
+ * @len: their number.
+ * @out: where the scenario goes; free it with scenario_free().
+ * @err: where the first error goes.
+ *
+ * Return: 0; -EINVAL for a syntax or name error, described in @err;
+ * -ENOMEM.
+ */
+int scenario_parse(const char *path, const char *text, size_t len,
+		   struct scenario **out, struct sc_error *err);
+
+/**
+ * scenario_load() - read and parse a scenario file.
+ * @path: the file.
+ * @out: where the scenario goes.
+ * @err: where the first error goes.
+ *
+ * Return: 0, -EINVAL (see scenario_parse()), or the negative errno of
+ * reading the file (also described in @err, with line and column 0).
+ */
+int scenario_load(const char *path, struct scenario **out,
+		  struct sc_error *err);
+
+void scenario_free(struct scenario *sc);
+
+/* Names for messages and the op trace. */
+const char *sc_kind_name(enum sc_kind kind);
+const char *sc_key_name(enum sc_key key);
+bool sc_key_model_only(enum sc_key key);
+const char *sc_errno_name(int err);	/* "EINVAL", or NULL */
+const char *sc_signal_name(int sig);	/* "SIGSEGV", or NULL */
+
+/* ---- backends ---------------------------------------------------------- */
+
+/*
+ * A machine the scenario runs on.  Processes and files are named by their
+ * index in scenario->names; the backend keeps its own handle per index.
+ * Every hook returns 0 or a negative errno, like the system call would;
+ * access() returns 0 or the signal number the access raises.
+ * Hooks marked model-only may be NULL.
+ */
+struct sc_backend {
+	const char *name;
+
+	void *(*open)(size_t nr_names, const char *policy, FILE *report,
+		      int *err);
+	void (*close)(void *be);
+
+	int (*set_pool)(void *be, unsigned long nr, unsigned long *now);
+	int (*set_policy)(void *be, const char *name);		/* model-only */
+	bool (*policy_known)(void *be, const char *name);	/* model-only */
+	const char *(*policy)(void *be);			/* model-only */
+
+	int (*memfd)(void *be, int file, const char *name);
+	int (*ftruncate)(void *be, int file, uint64_t size);
+	int (*fallocate)(void *be, int file, int mode, uint64_t off,
+			 uint64_t len);
+	int (*close_file)(void *be, int file);
+
+	int (*spawn)(void *be, int proc, const char *name);
+	int (*fork)(void *be, int parent, int child, const char *name);
+	int (*exit)(void *be, int proc);
+	int (*mmap)(void *be, int proc, uint64_t addr, uint64_t len, int prot,
+		    int flags, int file, uint64_t off);
+	int (*munmap)(void *be, int proc, uint64_t addr, uint64_t len);
+	int (*mprotect)(void *be, int proc, uint64_t addr, uint64_t len,
+			int prot);
+	int (*madvise)(void *be, int proc, uint64_t addr, uint64_t len,
+		       int advice);
+	int (*mremap)(void *be, int proc, uint64_t old_addr, uint64_t old_len,
+		      uint64_t new_len, uint64_t new_addr);
+	int (*uffd_wp)(void *be, int proc, uint64_t addr, uint64_t len);
+	int (*move_pages)(void *be, int proc, uint64_t addr);
+	int (*access)(void *be, int proc, uint64_t addr, bool write,
+		      uint64_t *tag);
+
+	/* One observable: @proc for per-process keys, -1 for system keys.
+	 * -EOPNOTSUPP when this backend cannot measure @key. */
+	int (*stat)(void *be, int proc, enum sc_key key, unsigned long *val);
+
+	void (*draw)(void *be, FILE *out);			/* model-only */
+	int (*check)(void *be, FILE *out);			/* model-only */
+	unsigned long (*violations)(void *be, FILE *out);	/* model-only */
+};
+
+extern const struct sc_backend sc_model_backend;
+
+/* ---- the executor ------------------------------------------------------ */
+
+struct sc_run_opts {
+	const char *policy;	/* overrides the file's `policy`; NULL: none */
+	bool draw;		/* drawing after every op that may change tables */
+	bool verbose;		/* counters after every op */
+	bool quiet;		/* only diagnostics and the summary */
+	FILE *out;		/* the trace */
+	FILE *err;		/* diagnostics */
+};
+
+struct sc_result {
+	unsigned int ops;		/* ops run */
+	unsigned int expectations;	/* expectations checked */
+	unsigned int failed;		/* expectations or ops that failed */
+	unsigned int skipped;		/* model-only items skipped */
+};
+
+/**
+ * scenario_run() - run a scenario on a fresh machine of @be.
+ * @sc: the parsed scenario.
+ * @be: the backend.
+ * @opts: output and overrides.
+ * @res: counts of what ran and failed.
+ *
+ * Runs to the end even when expectations fail.
+ *
+ * Return: 0 when everything passed, 1 when something failed, or a
+ * negative errno when the machine could not be set up.
+ */
+int scenario_run(const struct scenario *sc, const struct sc_backend *be,
+		 const struct sc_run_opts *opts, struct sc_result *res);
+
+#endif

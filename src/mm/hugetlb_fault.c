@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hugetlb fault path, and the CPU's own loads and stores.
+ *
+ * Invariants kept:
+ *  - faults on one file page are serialised by its hugetlb fault mutex,
+ *    so one page-cache page exists per index and one entry is set;
+ *  - the fault holds the vma lock (read) from huge_pte_alloc() until its
+ *    entry is set, so the table it installs into cannot be unshared
+ *    under it;
+ *  - a folio's refcount is its page-cache reference plus one per entry
+ *    mapping it (_mapcount); an entry in a shared table counts once;
+ *  - a private mapping never writes a page-cache folio: a write makes an
+ *    anonymous copy (hugetlb_wp()), or reuses an anonymous folio that
+ *    only this entry maps.
+ */
+#include <errno.h>
+#include <signal.h>
+
+#include "mm/internal.h"
+
+static void set_pte_locked(pte_t *ptep, struct folio *folio, bool writable)
+{
+	lockdep_assert_held(huge_pte_lockptr(ptep));
+	set_huge_pte_at(ptep, pfn_huge_pte(folio->pfn, writable));
+}
+
+/*
+ * hugetlb_wp() - copy on write in a private mapping.
+ * Context: ptl held, and held again on return; may drop it to allocate.
+ */
+static unsigned int hugetlb_wp(struct hw_mm *mm, struct vm_area_struct *vma,
+			       unsigned long address, pte_t *ptep,
+			       spinlock_t *ptl)
+{
+	struct hw_system *sys = mm->sys;
+	pte_t pte = huge_ptep_get(ptep);
+	struct folio *old = pfn_to_folio(sys, pte_pfn(pte)), *new;
+
+	lockdep_assert_held(ptl);
+	if (vma->vm_flags & VM_MAYSHARE) {
+		set_huge_pte_at(ptep, huge_pte_mkwrite(pte));
+		return 0;
+	}
+	/* The only mapper of an anonymous folio writes it in place. */
+	if (old->anon && atomic_read(&old->_mapcount) == 1) {
+		set_huge_pte_at(ptep, huge_pte_mkwrite(pte));
+		return 0;
+	}
+
+	folio_get(old);
+	spin_unlock(ptl);
+	new = alloc_hugetlb_folio(vma, address);
+	spin_lock(ptl);
+	if (!new) {
+		folio_put(old);
+		return VM_FAULT_SIGBUS;
+	}
+	new->anon = true;
+	WRITE_ONCE(new->tag, READ_ONCE(old->tag));
+	if (huge_ptep_get(ptep).pte == pte.pte) {
+		set_pte_locked(ptep, new, true);
+		atomic_inc(&new->_mapcount);
+		vma->anon_vma = true;
+		atomic_dec(&old->_mapcount);
+		folio_put(old);		/* the entry's reference */
+	} else {
+		folio_put(new);		/* raced: someone changed the entry */
+	}
+	folio_put(old);
+	return 0;
+}
+
+/*
+ * hugetlb_no_page() - the entry is empty: find or allocate the folio and
+ * map it.
+ * Context: mmap_lock (read), fault mutex, vma lock (read).
+ */
+static unsigned int hugetlb_no_page(struct hw_mm *mm,
+				    struct vm_area_struct *vma,
+				    unsigned long address, pte_t *ptep,
+				    unsigned int flags)
+{
+	struct address_space *mapping = vma_mapping(vma);
+	unsigned long idx = vma_hugecache_offset(vma, address);
+	bool write = flags & FAULT_FLAG_WRITE;
+	bool shared = vma->vm_flags & VM_MAYSHARE;
+	bool new_anon = false, writable;
+	unsigned int ret = 0;
+	struct folio *folio;
+	spinlock_t *ptl;
+
+	if (idx >= (READ_ONCE(vma->vm_file->i_size) >> HPAGE_SHIFT))
+		return VM_FAULT_SIGBUS;	/* beyond EOF */
+
+	folio = filemap_lock_hugetlb_folio(mapping, idx);
+	if (!folio) {
+		folio = alloc_hugetlb_folio(vma, address);
+		if (!folio)
+			return VM_FAULT_SIGBUS;
+		if (shared) {
+			/* The fault mutex excludes another adder. */
+			BUG_ON(hugetlb_add_to_page_cache(folio, mapping, idx));
+		} else {
+			folio->anon = true;
+			new_anon = true;
+		}
+		folio_lock(folio);
+	}
+
+	ptl = huge_pte_lock(ptep);
+	if (!huge_pte_none(huge_ptep_get(ptep))) {
+		spin_unlock(ptl);
+		folio_unlock(folio);
+		folio_put(folio);
+		return 0;
+	}
+	writable = shared ? (vma->vm_flags & VM_WRITE) : (new_anon && write);
+	set_pte_locked(ptep, folio, writable);
+	atomic_inc(&folio->_mapcount);	/* our reference is the entry's now */
+	atomic_long_inc(&mm->hugetlb_usage);
+	if (new_anon)
+		vma->anon_vma = true;
+	/* A write to a page-cache page in a private mapping: COW at once. */
+	if (write && !shared && !new_anon)
+		ret = hugetlb_wp(mm, vma, address, ptep, ptl);
+	spin_unlock(ptl);
+	folio_unlock(folio);
+	return ret;
+}
+
+/**
+ * hugetlb_fault() - resolve a fault at @address in hugetlb @vma.
+ * Context: mmap_lock (read).
+ * Return: 0 or VM_FAULT_* error bits.
+ */
+unsigned int hugetlb_fault(struct hw_mm *mm, struct vm_area_struct *vma,
+			   unsigned long address, unsigned int flags)
+{
+	struct hw_system *sys = mm->sys;
+	struct address_space *mapping = vma_mapping(vma);
+	unsigned long idx, hash;
+	unsigned int ret = 0, taken;
+	spinlock_t *ptl;
+	pte_t *ptep, entry;
+
+	lockdep_assert_held(&mm->mmap_lock);
+	address &= HPAGE_MASK;
+	idx = vma_hugecache_offset(vma, address);
+
+	/*
+	 * The early look at the entry (for a migration entry, before 6.3
+	 * without the vma lock): call site SITE_HUGETLB_FAULT.
+	 */
+	taken = hugetlb_walk_begin(SITE_HUGETLB_FAULT, vma);
+	ptep = hugetlb_walk(vma, address, HPAGE_SIZE);
+	if (ptep)
+		entry = huge_ptep_get(ptep);
+	hugetlb_walk_end(vma, taken);
+
+	hash = hugetlb_fault_mutex_hash(mapping, idx);
+	mutex_lock(&sys->fault_mutex_table[hash]);
+	hugetlb_vma_lock_read(vma);
+
+	site_enter(SITE_HUGETLB_FAULT, "hugetlb_fault");
+	ptep = huge_pte_alloc(mm, vma, address, HPAGE_SIZE);
+	if (!ptep) {
+		ret = VM_FAULT_OOM;
+		goto out_unlock;
+	}
+	entry = huge_ptep_get(ptep);
+	if (huge_pte_none(entry)) {
+		ret = hugetlb_no_page(mm, vma, address, ptep, flags);
+		goto out_unlock;
+	}
+	if ((flags & FAULT_FLAG_WRITE) && !huge_pte_write(entry)) {
+		ptl = huge_pte_lock(ptep);
+		if (huge_ptep_get(ptep).pte == entry.pte)
+			ret = hugetlb_wp(mm, vma, address, ptep, ptl);
+		spin_unlock(ptl);
+	}
+out_unlock:
+	site_exit();
+	hugetlb_vma_unlock_read(vma);
+	mutex_unlock(&sys->fault_mutex_table[hash]);
+	return ret;
+}
+
+/**
+ * handle_mm_fault() - a fault at @addr in @vma, counted as the task's
+ * minor fault.
+ * Context: mmap_lock (read).
+ */
+unsigned int handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned int flags)
+{
+	unsigned int ret = hugetlb_fault(vma->vm_mm, vma, addr, flags);
+
+	/* mm_account_fault(): errors are not counted, GUP faults are. */
+	if (!(ret & VM_FAULT_ERROR))
+		atomic_long_inc(&vma->vm_mm->minflt);
+	return ret;
+}
+
+/*
+ * cpu_access() - what the MMU does for a load or store: walk the tables
+ * and use the entry if it allows the access.  Walked under the vma lock:
+ * hardware cannot meet a freed table (the shootdown before a free waits
+ * for it), and it is not one of the call sites under study.
+ * Return: true if the access completed.
+ */
+static bool cpu_access(struct vm_area_struct *vma, unsigned long addr,
+		       bool write, uint64_t *tag)
+{
+	struct folio *folio = NULL;
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+
+	hugetlb_vma_lock_read(vma);
+	site_enter(SITE_UNSHARER, "cpu access");
+	ptep = hugetlb_walk(vma, addr, HPAGE_SIZE);
+	if (ptep) {
+		ptl = huge_pte_lock(ptep);
+		pte = huge_ptep_get(ptep);
+		if (pte_present(pte) && (!write || huge_pte_write(pte))) {
+			folio = pfn_to_folio(vma->vm_mm->sys, pte_pfn(pte));
+			folio_get(folio);
+		}
+		spin_unlock(ptl);
+	}
+	site_exit();
+	hugetlb_vma_unlock_read(vma);
+	if (!folio)
+		return false;
+	if (write)
+		WRITE_ONCE(folio->tag, *tag);
+	else
+		*tag = READ_ONCE(folio->tag);
+	folio_put(folio);
+	return true;
+}
+
+int hw_access(struct hw_mm *mm, uint64_t addr, bool write, uint64_t *tag)
+{
+	struct vm_area_struct *vma;
+	unsigned int ret;
+	int sig = 0, tries;
+
+	down_read(&mm->mmap_lock);
+	vma = vma_lookup(mm, addr);
+	if (!vma || !(vma->vm_flags & (write ? VM_WRITE : VM_READ))) {
+		sig = SIGSEGV;
+		goto out;
+	}
+	for (tries = 0; !cpu_access(vma, addr, write, tag); tries++) {
+		/* Others may unmap what we fault in, never forever. */
+		BUG_ON(tries > 100000);
+		ret = handle_mm_fault(vma, addr,
+				      write ? FAULT_FLAG_WRITE : 0);
+		if (ret & VM_FAULT_SIGBUS) {
+			sig = SIGBUS;
+			break;
+		}
+		if (ret & VM_FAULT_ERROR) {
+			sig = SIGSEGV;
+			break;
+		}
+	}
+out:
+	up_read(&mm->mmap_lock);
+	return sig;
+}

@@ -421,13 +421,13 @@ void hugetlb_delete_from_page_cache(struct folio *folio)
  * hugetlb_replace_page_cache_folio() - migration: @new takes @old's place
  * in @mapping's page cache (migrate_huge_page_move_mapping()).
  * @mapping: the file's address_space.
- * @old: a cached folio, locked; the caller holds its own reference too.
+ * @old: a cached folio; the caller holds its own reference too.
  * @new: a new folio from the pool, in no cache, not mapped.
  *
  * The cache's reference moves: @new gains one, @old loses its.
  *
- * Context: the fault mutex of the index, @old locked; takes the i_pages
- * lock.
+ * Context: the fault mutex of the index; @old locked (@new may be);
+ * takes the i_pages lock.
  */
 void hugetlb_replace_page_cache_folio(struct address_space *mapping,
 				      struct folio *old, struct folio *new)

@@ -176,6 +176,10 @@ struct folio *filemap_get_hugetlb_folio(struct address_space *mapping,
 int hugetlb_add_to_page_cache(struct folio *folio,
 			      struct address_space *mapping,
 			      unsigned long idx);
+/* Migration: @new takes @old's place in the page cache, with the
+ * cache's reference.  Context: fault mutex, @old locked. */
+void hugetlb_replace_page_cache_folio(struct address_space *mapping,
+				      struct folio *old, struct folio *new);
 bool hugetlb_vma_maps_page(struct vm_area_struct *vma, unsigned long addr,
 			   struct folio *folio);
 int hugetlbfs_punch_hole(struct hw_file *inode, uint64_t off, uint64_t len);

@@ -152,11 +152,8 @@ int migrate_hugetlb_folio(struct folio *folio)
 	if (err)
 		goto out_unlock;
 
-	/* The copy is ours alone: its lock nests inside the old one's. */
-	mutex_lock_nested(&new->lock, 1);
 	WRITE_ONCE(new->tag, READ_ONCE(folio->tag));
-	filemap_replace_hugetlb_folio(folio, new);
-	folio_unlock(new);
+	hugetlb_replace_page_cache_folio(mapping, folio, new);
 out_unlock:
 	folio_unlock(folio);
 	mutex_unlock(&sys->fault_mutex_table[hash]);

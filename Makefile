@@ -88,7 +88,8 @@ check: deps
 
 tsan-check: deps
 	@$(MAKE) --no-print-directory $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))
-	$(PROVE) -f --exec '' $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1" \
+		$(PROVE) -f --exec '' $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))
 
 bench: deps
 	@$(MAKE) --no-print-directory build/real/libhugewalk.a $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS))

@@ -19,19 +19,28 @@
 
 /* ---- statements ---------------------------------------------------------- */
 
+static const struct {
+	const char *verb;
+	enum sc_kind kind;
+} verbs[] = {
+	{ "mmap", SC_MMAP },		{ "munmap", SC_MUNMAP },
+	{ "mprotect", SC_MPROTECT },	{ "madvise", SC_MADVISE },
+	{ "mremap", SC_MREMAP },	{ "uffd_wp", SC_UFFD_WP },
+	{ "move_pages", SC_MOVE_PAGES },	{ "write", SC_WRITE },
+	{ "read", SC_READ },		{ "fork", SC_FORK },
+	{ "exit", SC_EXIT },
+};
+
+static bool is_verb(const struct sc_word *w)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (sc_word_is(w, verbs[i].verb))
+			return true;
+	return false;
+}
+
 static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 {
-	static const struct {
-		const char *verb;
-		enum sc_kind kind;
-	} verbs[] = {
-		{ "mmap", SC_MMAP },		{ "munmap", SC_MUNMAP },
-		{ "mprotect", SC_MPROTECT },	{ "madvise", SC_MADVISE },
-		{ "mremap", SC_MREMAP },	{ "uffd_wp", SC_UFFD_WP },
-		{ "move_pages", SC_MOVE_PAGES },	{ "write", SC_WRITE },
-		{ "read", SC_READ },		{ "fork", SC_FORK },
-		{ "exit", SC_EXIT },
-	};
 	const unsigned int sys = ALLOW_ERRNO | ALLOW_FAULTS;
 	struct sc_word *w;
 	unsigned int allow = 0;
@@ -220,6 +229,12 @@ static int parse_statement(struct sc_parser *p, struct sc_op *op)
 		return sc_error_at(p, w->col,
 				   "%s needs a process first, like 'A %.*s ...'",
 				   sc_got(w, got, sizeof(got)), w->len, w->s);
+	if (sc_name_find(p->sc, w->s, w->len) < 0 && p->n > 1 &&
+	    is_verb(&p->w[1]) && sc_name_valid(w->s, w->len))
+		return sc_error_at(p, w->col,
+				   "unknown process %s (declare it first with 'spawn %.*s' or 'P fork %.*s')",
+				   sc_got(w, got, sizeof(got)), w->len, w->s,
+				   w->len, w->s);
 	if (sc_name_find(p->sc, w->s, w->len) < 0)
 		return sc_error_at(p, w->col,
 				   "expected a statement (pool, policy, memfd, ftruncate, fallocate, close, spawn, expect, draw, check) or a process name, got %s",

@@ -26,6 +26,7 @@ struct runner {
 	size_t len;
 	char dbuf[4096];	/* its diagnostics */
 	size_t dlen;
+	char *last_draw;	/* the drawing printed last */
 };
 
 /* Append to the current op's trace text. */
@@ -427,6 +428,41 @@ static void print_counters(struct runner *r)
 	}
 }
 
+/*
+ * Print the backend's drawing, indented under the op's trace line: always
+ * for a `draw` line, else only when it differs from the last one (@silent
+ * only records it, for the empty machine at the start).
+ */
+static void draw(struct runner *r, bool always, bool silent)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return;
+	r->be->draw(r->m, mem);
+	if (fclose(mem) || !text) {
+		free(text);
+		return;
+	}
+	if (!always && r->last_draw && !strcmp(text, r->last_draw)) {
+		free(text);
+		return;
+	}
+	free(r->last_draw);
+	r->last_draw = strdup(text);
+	if (silent) {
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		fprintf(r->o->out, "    %s\n", line);
+	fflush(r->o->out);
+	free(text);
+}
+
 static void run_op(struct runner *r, const struct sc_op *op)
 {
 	const struct sc_run_opts *o = r->o;
@@ -462,7 +498,9 @@ static void run_op(struct runner *r, const struct sc_op *op)
 		if (skip) {
 			r->res->skipped++;
 			note(r, "skipped (model-only)");
-		} else if (op->kind == SC_CHECK) {
+		} else if (op->kind == SC_DRAW) {
+			note(r, "ok");
+		} else {
 			fflush(o->out);
 			ret = r->be->check(r->m, o->err);
 			note(r, ret ? "FAILED" : "ok, invariants hold");
@@ -528,10 +566,8 @@ trace:
 	flush_diags(r);
 	if (o->quiet || !r->be->draw)
 		return;
-	if (op->kind == SC_DRAW || (o->draw && changes_tables(op->kind))) {
-		r->be->draw(r->m, o->out);
-		fflush(o->out);
-	}
+	if (op->kind == SC_DRAW || (o->draw && changes_tables(op->kind)))
+		draw(r, op->kind == SC_DRAW, false);
 }
 
 /* Policy names are the backend's: check them all before running. */
@@ -585,6 +621,8 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 				opts->policy ? " from --policy" : "");
 		fputc('\n', opts->out);
 	}
+	if (opts->draw && !opts->quiet && be->draw)
+		draw(&r, false, true);
 	for (size_t i = 0; i < sc->nops; i++)
 		run_op(&r, &sc->ops[i]);
 
@@ -608,6 +646,7 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 out_close:
 	be->close(r.m);
 out:
+	free(r.last_draw);
 	free(r.alive);
 	fflush(opts->out);
 	return ret;

@@ -189,7 +189,7 @@ pte_t *huge_pmd_share(struct hw_mm *mm, struct vm_area_struct *vma,
 
 	spin_lock(&mm->page_table_lock);
 	if (pud_none(pudp_get(pud))) {
-		set_pud(pud, (pud_t){ ((uintptr_t)spte & PAGE_MASK) | _PAGE_TABLE });
+		pud_populate(pud, (void *)((uintptr_t)spte & PAGE_MASK));
 		atomic_long_inc(&mm->nr_pmds);
 	} else {
 		ptdesc_pmd_pts_dec(virt_to_ptdesc(spte));

@@ -558,6 +558,8 @@ long region_del(struct resv_map *resv, long f, long t)
 	int i = 0;
 
 	BUG_ON(f < 0 || f > t);
+	if (f == t)
+		return 0;	/* nothing to remove, and nothing to split */
 	spin_lock(&resv->lock);
 	while (i < resv->nr) {
 		rg = &resv->regions[i];
@@ -732,6 +734,42 @@ void restore_reserve_on_error(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /**
+ * hugetlb_unmap_restore_reserve() - the entry mapping anonymous @folio at
+ * @addr of private @vma was just cleared: if @vma owns the reservation
+ * map, give the page's reservation back to it, as Linux 6.8 and later do
+ * ("mm/hugetlb: restore the reservation if needed"), so that the page
+ * freed here cannot be taken by another mapping and the owner's next
+ * fault does not get SIGBUS.  The index is no longer consumed in the map,
+ * and the folio carries restore_reserve, so that freeing it re-credits
+ * resv_huge_pages.
+ * @vma: the VMA the entry was in.
+ * @addr: the entry's address.
+ * @folio: the folio it mapped; the caller still holds the entry's
+ *         reference.
+ *
+ * Unlike the kernel, nothing is restored while another mm (a fork child)
+ * still maps the folio: the reservation would come back only when that
+ * mapping goes, and a fault of the owner in between would consume it
+ * first.
+ *
+ * Context: after the ptl is dropped, before the caller's folio_put();
+ * takes the map's lock.
+ */
+void hugetlb_unmap_restore_reserve(struct vm_area_struct *vma,
+				   unsigned long addr, struct folio *folio)
+{
+	unsigned long idx;
+
+	if ((vma->vm_flags & VM_MAYSHARE) || !vma->resv || !folio->anon)
+		return;
+	if (folio_mapped(folio))
+		return;
+	idx = vma_hugecache_offset(vma, addr);
+	if (region_del(vma->resv, idx, idx + 1))
+		folio->restore_reserve = true;
+}
+
+/**
  * hugetlb_reserve_pages() - reserve the pages of indices [@from, @to) of
  * @inode for a new mapping (hugetlbfs_file_mmap()).
  * @inode: the file.
@@ -746,7 +784,7 @@ void restore_reserve_on_error(struct vm_area_struct *vma, unsigned long addr,
  *
  * Context: mmap_lock (write) of @vma's mm; may take hugetlb_lock and the
  * map's lock.
- * Return: 0, -EINVAL for an empty-sided range, -ENOMEM when the free
+ * Return: 0, -EINVAL if @from > @to, -ENOMEM when the free
  * unreserved pages are too few.
  */
 int hugetlb_reserve_pages(struct hw_file *inode, long from, long to,

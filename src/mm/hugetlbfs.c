@@ -5,13 +5,14 @@
  * pages out of a file while it may be mapped: truncate and hole punch.
  *
  * Lock order (sync/lock.h ranks):
- *   i_rwsem -> mmap_lock -> hugetlb fault mutex -> vma lock -> i_mmap_rwsem
+ *   mmap_lock -> i_rwsem -> hugetlb fault mutex -> vma lock -> i_mmap_rwsem
  *     -> folio lock -> ptl -> i_pages lock, hugetlb_lock, resv_map lock
- * i_rwsem is taken by truncate, fallocate and hole punch; MADV_REMOVE
- * drops mmap_lock before it punches.  The fault mutex of an index is what
- * excludes a fault on it: a fault holds it from the page cache lookup
- * until the entry is set, removal holds it from the last unmap until the
- * page is out of the cache.
+ * i_rwsem is taken by mmap (reservations), truncate, fallocate and hole
+ * punch; MADV_REMOVE drops mmap_lock before it punches, as the kernel
+ * does.  The fault mutex of an index is what excludes a fault on it: a
+ * fault holds it from the page cache lookup until the entry is set;
+ * removal holds it from the last unmap until the page is out of the
+ * cache.
  *
  * Invariants kept:
  *  - each folio in the page cache has mapping == &inode->i_data, index ==
@@ -737,8 +738,8 @@ static void hugetlbfs_zero_partial_page(struct address_space *mapping,
  * @off: byte offset.
  * @len: byte length, @off + @len not overflowing (the caller checked).
  *
- * Context: takes i_rwsem: the caller holds no mmap_lock (MADV_REMOVE
- * drops it first) and no other lock of the subsystem.
+ * Context: takes i_rwsem; the caller holds no lock of the subsystem
+ * (MADV_REMOVE drops mmap_lock first, as the kernel does).
  * Return: 0.
  */
 int hugetlbfs_punch_hole(struct hw_file *inode, uint64_t off, uint64_t len)

@@ -137,6 +137,13 @@ void hugetlb_vm_op_close(struct vm_area_struct *vma);
  */
 void restore_reserve_on_error(struct vm_area_struct *vma, unsigned long addr,
 			      struct folio *folio);
+/*
+ * An entry mapping an anonymous folio of a private owner VMA was cleared:
+ * the reservation goes back to the VMA (Linux 6.8+).  Context: after the
+ * ptl is dropped, before folio_put().
+ */
+void hugetlb_unmap_restore_reserve(struct vm_area_struct *vma,
+				   unsigned long addr, struct folio *folio);
 
 /* ---- hugetlbfs.c: inodes, page cache, i_mmap, punch and truncate -------- */
 void i_mmap_lock_read(struct address_space *mapping);

@@ -11,9 +11,10 @@
  *    a table whose state the accessors can check (pt_check()).
  *  - nr_pagetables counts tables allocated and not yet passed to a free
  *    path; it is what /proc/meminfo's PageTables shows.
- *  - a PUD or PGD entry is published (set_pud()/set_pgd()) only under
- *    mm->page_table_lock, after the table's zeroed contents, with release
- *    order, so a lockless walker that reads the entry sees a clean table.
+ *  - a PUD or PGD entry is published (pud_populate()/pgd_populate())
+ *    only under mm->page_table_lock, with release order after the
+ *    table's zeroed contents, so a lockless walker that reads the entry
+ *    sees a clean table.
  *  - a PMD table reaches pmd_free_tlb() only when no PUD entry points at
  *    it: its share count is 0 and its last user has cleared its entry.
  *  - how a freed table dies is the policy's: at once, or after a grace
@@ -228,9 +229,7 @@ pud_t *pud_alloc(struct hw_mm *mm, pgd_t *pgd, unsigned long addr)
 		return NULL;
 	spin_lock(&mm->page_table_lock);
 	if (pgd_none(pgdp_get(pgd))) {
-		/* Orders the zeroed table before the entry that finds it. */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		set_pgd(pgd, (pgd_t){ (uintptr_t)ptdesc_address(pt) | _PAGE_TABLE });
+		pgd_populate(pgd, ptdesc_address(pt));
 		pt = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -256,9 +255,7 @@ pmd_t *pmd_alloc(struct hw_mm *mm, pud_t *pud, unsigned long addr)
 		return NULL;
 	spin_lock(&mm->page_table_lock);
 	if (pud_none(pudp_get(pud))) {
-		/* Orders the zeroed table before the entry that finds it. */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		set_pud(pud, (pud_t){ (uintptr_t)ptdesc_address(pt) | _PAGE_TABLE });
+		pud_populate(pud, ptdesc_address(pt));
 		atomic_long_inc(&mm->nr_pmds);
 		pt = NULL;
 	}

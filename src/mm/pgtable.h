@@ -144,16 +144,22 @@ static inline unsigned long pmd_index(unsigned long a)
 
 /* ---- entry accessors ---------------------------------------------------- */
 
+/*
+ * Upper entries are read with acquire order, C11's spelling of the
+ * address dependency READ_ONCE() gives the kernel: it pairs with the
+ * release in pgd_populate()/pud_populate(), so a walker that finds a
+ * new table sees it zeroed and its descriptor initialised.
+ */
 static inline pgd_t pgdp_get(pgd_t *p)
 {
 	pt_check(p, false);
-	return (pgd_t){ READ_ONCE(p->pgd) };
+	return (pgd_t){ __atomic_load_n(&p->pgd, __ATOMIC_ACQUIRE) };
 }
 
 static inline pud_t pudp_get(pud_t *p)
 {
 	pt_check(p, false);
-	return (pud_t){ READ_ONCE(p->pud) };
+	return (pud_t){ __atomic_load_n(&p->pud, __ATOMIC_ACQUIRE) };
 }
 
 static inline pmd_t pmdp_get(pmd_t *p)
@@ -178,6 +184,22 @@ static inline void set_pud(pud_t *p, pud_t v)
 {
 	pt_check(p, true);
 	WRITE_ONCE(p->pud, v.pud);
+}
+
+/* Publish a new table: pairs with the acquire in pgdp_get(). */
+static inline void pgd_populate(pgd_t *p, void *table)
+{
+	pt_check(p, true);
+	__atomic_store_n(&p->pgd, (uintptr_t)table | _PAGE_TABLE,
+			 __ATOMIC_RELEASE);
+}
+
+/* Publish a PMD table, new or shared: pairs with pudp_get(). */
+static inline void pud_populate(pud_t *p, void *table)
+{
+	pt_check(p, true);
+	__atomic_store_n(&p->pud, (uintptr_t)table | _PAGE_TABLE,
+			 __ATOMIC_RELEASE);
 }
 
 static inline void pud_clear(pud_t *p)

@@ -34,6 +34,17 @@ test_LDFLAGS := -fsanitize=address,undefined
 tsan_CFLAGS := $(BASE) -O1 -DHW_TEST -fsanitize=thread
 tsan_LDFLAGS := -fsanitize=thread
 
+# V=1 shows the commands; by default one line per step, kernel style.
+ifeq ($(V),1)
+Q_CC :=
+Q_LD :=
+Q_AR :=
+else
+Q_CC = @echo "  CC      $@";
+Q_LD = @echo "  LD      $@";
+Q_AR = @echo "  AR      $@";
+endif
+
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 .PHONY: all deps run check tsan-check bench clean install uninstall
@@ -48,21 +59,21 @@ deps:
 define variant
 build/$(1)/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+	$$(Q_CC)$$(CC) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 
 build/$(1)/libhugewalk.a: $(call objs,$(1),$(LIB_SRCS))
 	@rm -f $$@
-	$$(AR) rcs $$@ $$^
+	$$(Q_AR)$$(AR) rcs $$@ $$^
 
 build/$(1)/libhwcli.a: $(call objs,$(1),$(CLI_SRCS))
 	@rm -f $$@
-	$$(AR) rcs $$@ $$^
+	$$(Q_AR)$$(AR) rcs $$@ $$^
 
 build/$(1)/hugewalk: build/$(1)/src/cli/main.o build/$(1)/libhwcli.a build/$(1)/libhugewalk.a
-	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q_LD)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
 build/$(1)/tests/%.t: build/$(1)/tests/%.o build/$(1)/tests/tap.o build/$(1)/libhwcli.a build/$(1)/libhugewalk.a
-	$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q_LD)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
 endef
 $(foreach v,real test tsan,$(eval $(call variant,$(v))))

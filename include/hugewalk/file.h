@@ -27,8 +27,9 @@ int hw_ftruncate(struct hw_file *file, uint64_t size);
  * hw_fallocate() - fallocate(2) on a hugetlbfs file.
  * @mode: 0 or HW_FALLOC_KEEP_SIZE to allocate pages into the page cache,
  *        HW_FALLOC_PUNCH_HOLE | HW_FALLOC_KEEP_SIZE to punch a hole.
- * Return: 0, -EINVAL for a bad mode or range, -ENOSPC when the pool is
- * exhausted (pages allocated so far stay).
+ * Return: 0; -EOPNOTSUPP for another mode (as hugetlbfs); -EINVAL for
+ * a bad range; -EFBIG past the maximum file size; -ENOSPC when the pool
+ * is exhausted (pages allocated so far stay).
  */
 int hw_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len);
 

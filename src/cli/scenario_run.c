@@ -24,6 +24,7 @@ struct runner {
 	bool *alive;		/* per name: a live process, an open file */
 	char buf[512];		/* the trace text of the current op */
 	size_t len;
+	char detail[256];	/* what the op saw, noted by call() */
 	char dbuf[4096];	/* its diagnostics */
 	size_t dlen;
 	char *last_draw;	/* the drawing printed last */
@@ -46,6 +47,19 @@ static void note(struct runner *r, const char *fmt, ...)
 		r->len += (size_t)n;
 	if (r->len > sizeof(r->buf) - 1)
 		r->len = sizeof(r->buf) - 1;
+}
+
+/* Append to what the current op saw, shown after its result. */
+static void detail(struct runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void detail(struct runner *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->detail);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->detail + len, sizeof(r->detail) - len, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -296,10 +310,10 @@ static int run_access(struct runner *r, const struct sc_op *op, uint64_t *at)
 	}
 	if (!write && i) {
 		if (mixed)
-			note(r, ", tags differ (0x%llx first)",
+			detail(r, ", tags differ (0x%llx first)",
 			     (unsigned long long)first);
 		else
-			note(r, ", tag 0x%llx", (unsigned long long)first);
+			detail(r, ", tag 0x%llx", (unsigned long long)first);
 	}
 	if (want_tag) {
 		r->res->expectations++;
@@ -328,7 +342,7 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 	case SC_POOL:
 		ret = be->set_pool(m, op->len, &now);
 		if (!ret)
-			note(r, ", pool %lu pages", now);
+			detail(r, ", pool %lu pages", now);
 		return ret;
 	case SC_POLICY:
 		return be->set_policy(m, op->name);
@@ -463,17 +477,79 @@ static void draw(struct runner *r, bool always, bool silent)
 	free(text);
 }
 
+/* policy, draw and check: model-only, on the backend's hooks. */
+static void run_model_only(struct runner *r, const struct sc_op *op)
+{
+	int broken;	/* an errno for policy, invariants for check */
+
+	if (op->kind == SC_POLICY && r->o->policy) {
+		note(r, "skipped: --policy %s overrides it", r->o->policy);
+		return;
+	}
+	if ((op->kind == SC_DRAW && !r->be->draw) ||
+	    (op->kind == SC_CHECK && !r->be->check) ||
+	    (op->kind == SC_POLICY && !r->be->set_policy)) {
+		r->res->skipped++;
+		note(r, "skipped (model-only)");
+		return;
+	}
+	if (op->kind == SC_POLICY) {
+		broken = r->be->set_policy(r->m, op->name);
+		note(r, "%s", broken ? strerror(-broken) : "ok");
+		if (broken) {
+			r->res->failed++;
+			diag(r, op, "policy %s: %s", op->name, strerror(-broken));
+		}
+		return;
+	}
+	if (op->kind == SC_DRAW) {
+		note(r, "ok");
+		return;
+	}
+	fflush(r->o->out);
+	broken = r->be->check(r->m, r->o->err);
+	note(r, broken ? "FAILED" : "ok, invariants hold");
+	r->res->expectations++;
+	if (broken) {
+		r->res->failed++;
+		diag(r, op, "check failed: %d broken invariant%s (described above)",
+		     broken, broken == 1 ? "" : "s");
+	}
+}
+
+/* An op that calls the backend: result, faults, expectations. */
+static void run_call(struct runner *r, const struct sc_op *op)
+{
+	bool access = op->kind == SC_READ || op->kind == SC_WRITE;
+	bool counts = op->proc >= 0 && op->kind != SC_EXIT;
+	bool measured = false;
+	unsigned long f0 = 0, f1 = 0, n;
+	uint64_t at = 0;
+	char b[32];
+	int ret;
+
+	r->detail[0] = '\0';
+	if (counts)
+		measured = !stat_of(r, op->proc, SC_KEY_FAULTS, &f0);
+	ret = call(r, op, &at);
+	if (counts && measured)
+		measured = !stat_of(r, op->proc, SC_KEY_FAULTS, &f1);
+	n = f1 - f0;
+
+	note(r, "%s", outcome(ret, access, b, sizeof(b)));
+	if (access && ret > 0)
+		note(r, " at 0x%llx", (unsigned long long)at);
+	if (measured && (access || n || find_check(op, SC_KEY_FAULTS)))
+		note(r, ", %lu fault%s", n, n == 1 ? "" : "s");
+	note(r, "%s", r->detail);
+	check_result(r, op, ret, access, at);
+	check_faults(r, op, measured, n);
+}
+
 static void run_op(struct runner *r, const struct sc_op *op)
 {
 	const struct sc_run_opts *o = r->o;
-	bool access = op->kind == SC_READ || op->kind == SC_WRITE;
-	bool counts = op->proc >= 0 && op->kind != SC_EXIT &&
-		      op->kind != SC_EXPECT;
-	unsigned long f0 = 0, f1 = 0;
-	bool measured = false, skip = false;
-	char b[32];
-	uint64_t at = 0;
-	int ret = 0, missing;
+	int missing, w;
 
 	r->len = 0;
 	r->res->ops += op->kind != SC_EXPECT;
@@ -483,81 +559,16 @@ static void run_op(struct runner *r, const struct sc_op *op)
 		note(r, "not run");
 		diag(r, op, "'%s' does not exist: the op that made it failed",
 		     r->sc->names[missing].name);
-		goto trace;
-	}
-	if (op->kind == SC_EXPECT) {
+	} else if (op->kind == SC_EXPECT) {
 		run_expect(r, op);
-		goto trace;
-	}
-	if (op->kind == SC_POLICY && o->policy) {
-		note(r, "skipped: --policy %s overrides it", o->policy);
-		goto trace;
-	}
-	if (op->kind == SC_DRAW || op->kind == SC_CHECK) {
-		skip = op->kind == SC_DRAW ? !r->be->draw : !r->be->check;
-		if (skip) {
-			r->res->skipped++;
-			note(r, "skipped (model-only)");
-		} else if (op->kind == SC_DRAW) {
-			note(r, "ok");
-		} else {
-			fflush(o->out);
-			ret = r->be->check(r->m, o->err);
-			note(r, ret ? "FAILED" : "ok, invariants hold");
-			r->res->expectations++;
-			if (ret) {
-				r->res->failed++;
-				diag(r, op, "check failed: %d broken invariant%s (described above)",
-				     ret, ret == 1 ? "" : "s");
-			}
-		}
-		goto trace;
-	}
-	if (op->model_only && op->kind == SC_POLICY && !r->be->set_policy) {
-		r->res->skipped++;
-		note(r, "skipped (model-only)");
-		goto trace;
+	} else if (op->model_only) {
+		run_model_only(r, op);
+	} else {
+		run_call(r, op);
 	}
 
-	if (counts)
-		measured = !stat_of(r, op->proc, SC_KEY_FAULTS, &f0);
-	ret = call(r, op, &at);
-	if (counts && measured)
-		measured = !stat_of(r, op->proc, SC_KEY_FAULTS, &f1);
-
-	{
-		/* The result first, then what the op observed. */
-		char head[96];
-		size_t keep = r->len;
-
-		snprintf(head, sizeof(head), "%s", outcome(ret, access, b,
-							    sizeof(b)));
-		if (access && ret > 0)
-			snprintf(head + strlen(head), sizeof(head) - strlen(head),
-				 " at 0x%llx", (unsigned long long)at);
-		if (measured && (access || f1 != f0 ||
-				 find_check(op, SC_KEY_FAULTS)))
-			snprintf(head + strlen(head), sizeof(head) - strlen(head),
-				 ", %lu fault%s", f1 - f0, f1 - f0 == 1 ? "" : "s");
-		/* Shift what call() noted behind the head. */
-		if (keep) {
-			char tail[sizeof(r->buf)];
-
-			memcpy(tail, r->buf, keep);
-			tail[keep] = '\0';
-			r->len = 0;
-			note(r, "%s%s", head, tail);
-		} else {
-			note(r, "%s", head);
-		}
-	}
-	check_result(r, op, ret, access, at);
-	check_faults(r, op, measured, f1 - f0);
-
-trace:
 	if (!o->quiet) {
-		int w = (int)strlen(op->text);
-
+		w = (int)strlen(op->text);
 		fprintf(o->out, "  %s%*s -> %.*s\n", op->text,
 			w < 44 ? 44 - w : 0, "", (int)r->len, r->buf);
 		if (o->verbose)

@@ -59,13 +59,17 @@ static unsigned int hugetlb_wp(struct hw_mm *mm, struct vm_area_struct *vma,
 	new->anon = true;
 	WRITE_ONCE(new->tag, READ_ONCE(old->tag));
 	if (huge_ptep_get(ptep).pte == pte.pte) {
+		/* Mapped: its reservation is consumed for good. */
+		new->restore_reserve = false;
 		set_pte_locked(ptep, new, true);
 		atomic_inc(&new->_mapcount);
 		vma->anon_vma = true;
 		atomic_dec(&old->_mapcount);
 		folio_put(old);		/* the entry's reference */
 	} else {
-		folio_put(new);		/* raced: someone changed the entry */
+		/* Raced: someone changed the entry. */
+		restore_reserve_on_error(vma, address, new);
+		folio_put(new);
 	}
 	folio_put(old);
 	return 0;
@@ -103,6 +107,7 @@ static unsigned int hugetlb_no_page(struct hw_mm *mm,
 			BUG_ON(hugetlb_add_to_page_cache(folio, mapping, idx));
 		} else {
 			folio->anon = true;
+			folio->restore_reserve = false;
 			new_anon = true;
 		}
 		folio_lock(folio);

@@ -78,6 +78,14 @@ void __unmap_hugepage_range(struct vm_area_struct *vma, unsigned long start,
 		atomic_long_dec(&mm->hugetlb_usage);
 		atomic_dec(&folio->_mapcount);
 		spin_unlock(ptl);
+		/*
+		 * An anonymous folio of a private mapping gives its
+		 * reservation back to the VMA, so that the next fault there
+		 * cannot find the pool stolen (Linux 6.8+, "mm/hugetlb:
+		 * restore the reservation if needed").
+		 */
+		if (folio->anon)
+			hugetlb_unmap_restore_reserve(vma, address, folio);
 		folio_put(folio);
 		if (ref_folio)
 			break;

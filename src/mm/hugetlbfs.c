@@ -180,7 +180,7 @@ void vma_interval_tree_remove(struct vm_area_struct *vma,
 
 static struct folio ****pc_top(struct address_space *mapping)
 {
-	return (struct folio ****)(void *)mapping->i_pages;
+	return mapping->i_pages;
 }
 
 static void *pc_table(void)
@@ -478,18 +478,20 @@ static struct mutex *hugetlb_fault_mutex(struct address_space *mapping,
 bool hugetlb_vma_maps_page(struct vm_area_struct *vma, unsigned long addr,
 			   struct folio *folio)
 {
+	unsigned int taken;
 	bool ret = false;
 	pte_t *ptep, pte;
 
 	i_mmap_assert_locked(vma_mapping(vma));
-	site_enter(SITE_VMA_MAPS_PAGE, "hugetlb_vma_maps_page");
+	/* The policy may add to i_mmap_rwsem (the RFC: RCU), never take it. */
+	taken = hugetlb_walk_begin(SITE_VMA_MAPS_PAGE, vma);
 	ptep = hugetlb_walk(vma, addr, HPAGE_SIZE);
 	if (ptep) {
 		pte = huge_ptep_get(ptep);
 		ret = !huge_pte_none(pte) && pte_present(pte) &&
 		      pte_pfn(pte) == folio->pfn;
 	}
-	site_exit();
+	hugetlb_walk_end(vma, taken);
 	return ret;
 }
 

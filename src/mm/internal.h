@@ -214,7 +214,8 @@ long faultin_page_range(struct hw_mm *mm, unsigned long start,
 
 /* ---- rmap.c ------------------------------------------------------------- */
 bool try_to_unmap(struct folio *folio);
-int migrate_hugetlb_folio(struct folio *folio);
+int migrate_hugetlb_folio(struct hw_system *sys,
+			  struct address_space *mapping, struct folio *folio);
 
 /* ---- report.c ----------------------------------------------------------- */
 void report_walk_violation(struct vm_area_struct *vma);

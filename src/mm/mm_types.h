@@ -95,7 +95,7 @@ struct address_space {
 	struct list_head i_mmap;
 	/* The page cache: huge page index -> folio (i_pages lock). */
 	spinlock_t i_pages_lock;
-	struct folio ***i_pages;	/* [idx >> 18][(idx >> 9) & 511][idx & 511] */
+	struct folio ****i_pages;	/* [idx >> 18][(idx >> 9) & 511][idx & 511] */
 	unsigned long nrpages;
 };
 

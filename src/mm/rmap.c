@@ -120,14 +120,13 @@ static struct folio *alloc_migration_target(struct hw_system *sys)
 /**
  * migrate_hugetlb_folio() - move a page-cache @folio's contents to a new
  * folio: unmap it everywhere, copy, and swap it in the page cache.
- * Context: the caller holds a reference on @folio.
+ * Context: the caller holds a reference on @folio, found in @mapping.
  * Return: 0; -EAGAIN if it could not be unmapped now; -ENOMEM if the
  * pool has no free page.
  */
-int migrate_hugetlb_folio(struct folio *folio)
+int migrate_hugetlb_folio(struct hw_system *sys,
+			  struct address_space *mapping, struct folio *folio)
 {
-	struct address_space *mapping = folio->mapping;
-	struct hw_system *sys = mapping->host->sys;
 	unsigned long idx = folio->index, hash;
 	struct folio *new;
 	int err = 0;
@@ -138,7 +137,7 @@ int migrate_hugetlb_folio(struct folio *folio)
 	hash = hugetlb_fault_mutex_hash(mapping, idx);
 	mutex_lock(&sys->fault_mutex_table[hash]);
 	folio_lock(folio);
-	if (folio->mapping != mapping) {
+	if (READ_ONCE(folio->mapping) != mapping || folio->index != idx) {
 		err = -EAGAIN;		/* truncated meanwhile */
 		goto out_unlock;
 	}
@@ -190,10 +189,15 @@ int hw_move_pages(struct hw_mm *mm, uint64_t addr)
 	if (!folio)
 		goto out;
 	err = -EINVAL;		/* anonymous hugetlb migration: not modelled */
-	if (!folio->anon && folio->mapping) {
-		/* migrate_pages() retries a busy folio, ten times. */
+	if (!folio->anon) {
+		/*
+		 * The page cache the folio was found in: the VMA's file.  A
+		 * punch may take it out meanwhile; the migration rechecks.
+		 * migrate_pages() retries a busy folio, ten times.
+		 */
 		for (tries = 0; tries < 10; tries++) {
-			err = migrate_hugetlb_folio(folio);
+			err = migrate_hugetlb_folio(mm->sys, vma_mapping(vma),
+						    folio);
 			if (err != -EAGAIN)
 				break;
 		}

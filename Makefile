@@ -107,7 +107,10 @@ bench: deps
 	@for b in $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS)); do $$b || exit 1; done
 
 build/real/bench/%: build/real/bench/%.o build/real/libhugewalk.a
-	$(CC) -o $@ $^ $(LDLIBS)
+	$(Q_LD)$(CC) -o $@ $^ $(LDLIBS)
+
+# Keep objects make would call intermediate.
+.SECONDARY:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -126,7 +126,7 @@ hw run "$tmp/wrong.hw"
 if [ "$rc" -eq 1 ] &&
    grep -qF "$tmp/wrong.hw:2: expectation failed: total=2, got 1" "$tmp/err" &&
    grep -q "expect meminfo free=1 *-> ok" "$tmp/out" &&
-   grep -q "^FAIL $tmp/wrong.hw (1 ops, 2 expectations, 1 failed)" "$tmp/out" &&
+   grep -q "^FAIL $tmp/wrong.hw (1 op, 2 expectations, 1 failed)" "$tmp/out" &&
    grep -q "^0 passed, 1 failed$" "$tmp/out"; then
 	ok "a failed expectation is reported and the run goes on"
 else

@@ -161,7 +161,8 @@ static void test_full(void)
 	is_int(strcmp(op->text, "A mmap 0x40000000 1G rw shared f"), 0,
 	       "op text has blanks squeezed");
 	op = &sc->ops[8];
-	ok(op->prot == PROT_READ && op->flags == (MAP_PRIVATE | MAP_NORESERVE) &&
+	ok(op->prot == PROT_READ &&
+	   op->flags == (MAP_PRIVATE | MAP_NORESERVE) &&
 	   op->off == 2ULL << 20 && op->want == SC_WANT_ERRNO &&
 	   op->want_value == EEXIST && op->nchecks == 1 &&
 	   op->checks[0].key == SC_KEY_FAULTS && op->checks[0].value == 0,
@@ -194,7 +195,8 @@ static void test_full(void)
 	   "A fork B declares B");
 	op = &sc->ops[19];
 	ok(op->kind == SC_EXPECT && op->subject == 2 && op->nchecks == 3 &&
-	   op->checks[1].key == SC_KEY_NR_PMDS && op->checks[2].key == SC_KEY_RSS,
+	   op->checks[1].key == SC_KEY_NR_PMDS &&
+	   op->checks[2].key == SC_KEY_RSS,
 	   "expect B faults nr_pmds rss");
 	op = &sc->ops[20];
 	ok(op->subject == -1 && op->nchecks == 4 &&
@@ -208,7 +210,8 @@ static void test_full(void)
 	   "draw and check are model-only");
 	ok(sc->names[2].end_line == 27 && sc->names[0].end_line == 28 &&
 	   sc->names[1].end_line == 0, "exit and close end their names");
-	ok(sc_key_model_only(SC_KEY_SHARED) && sc_key_model_only(SC_KEY_NR_PMDS) &&
+	ok(sc_key_model_only(SC_KEY_SHARED) &&
+	   sc_key_model_only(SC_KEY_NR_PMDS) &&
 	   sc_key_model_only(SC_KEY_PAGETABLES) &&
 	   !sc_key_model_only(SC_KEY_FAULTS) && !sc_key_model_only(SC_KEY_FREE),
 	   "model-only keys");

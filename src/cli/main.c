@@ -88,7 +88,7 @@ static void print_policy_list(FILE *out)
 	fputc('\n', out);
 }
 
-/* ---- run ----------------------------------------------------------------- */
+/* ---- run --------------------------------------------------------------- */
 
 static int run_file(const char *path, const struct sc_run_opts *o)
 {
@@ -112,8 +112,9 @@ static int run_file(const char *path, const struct sc_run_opts *o)
 		scenario_free(sc);
 		return 1;
 	}
-	fprintf(o->out, "%s %s (%u ops, %u expectations", ret ? "FAIL" : "PASS",
-		path, res.ops, res.expectations);
+	fprintf(o->out, "%s %s (%u op%s, %u expectation%s",
+		ret ? "FAIL" : "PASS", path, res.ops, res.ops == 1 ? "" : "s",
+		res.expectations, res.expectations == 1 ? "" : "s");
 	if (res.failed)
 		fprintf(o->out, ", %u failed", res.failed);
 	if (res.skipped)
@@ -201,7 +202,7 @@ static int cmd_run(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
-/* ---- policies -------------------------------------------------------------- */
+/* ---- policies ---------------------------------------------------------- */
 
 static int cmd_policies(int argc, char **argv)
 {
@@ -230,7 +231,7 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
-/* ---- dispatch ---------------------------------------------------------------- */
+/* ---- dispatch ---------------------------------------------------------- */
 
 static const struct command {
 	const char *name;
@@ -256,7 +257,7 @@ int main(int argc, char **argv)
 		printf("hugewalk %s\n", HW_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	if (cmd[0] == '-')

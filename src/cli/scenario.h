@@ -30,6 +30,10 @@
 #define SC_MAX_FILE	(4UL << 20)	/* bytes in one scenario file */
 #define SC_MAX_NAME	31		/* characters in a name */
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 enum sc_kind {
 	/* system */
 	SC_POOL,		/* pool N */
@@ -103,7 +107,7 @@ struct sc_op {
 
 	int proc;		/* name index of the acting process, or -1 */
 	int file;		/* name index of the file argument, or -1 */
-	int target;		/* name index declared here (spawn/fork/memfd) */
+	int target;		/* name index spawn/fork/memfd declares */
 
 	/* Arguments; which ones are used depends on kind. */
 	uint64_t addr;		/* ADDR, OLD */
@@ -247,7 +251,7 @@ extern const struct sc_backend sc_model_backend;
 
 struct sc_run_opts {
 	const char *policy;	/* overrides the file's `policy`; NULL: none */
-	bool draw;		/* drawing after every op that may change tables */
+	bool draw;		/* draw after every op that changes tables */
 	bool verbose;		/* counters after every op */
 	bool quiet;		/* only diagnostics and the summary */
 	FILE *out;		/* the trace */

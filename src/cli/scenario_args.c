@@ -75,7 +75,8 @@ int sc_declare(struct sc_parser *p, enum sc_name_kind kind, int *idx)
 	if (!w || !sc_name_valid(w->s, w->len) || sc_is_keyword(w->s, w->len))
 		return sc_error_at(p, sc_col(p),
 				   "expected a new %s name (a letter, then letters, digits, '_', '-' or '.'; not a keyword), got %s",
-				   name_kind(kind), sc_got(w, got, sizeof(got)));
+				   name_kind(kind),
+				   sc_got(w, got, sizeof(got)));
 	old = sc_name_find(sc, w->s, w->len);
 	if (old >= 0)
 		return sc_error_at(p, w->col,
@@ -233,7 +234,7 @@ int sc_arg_advice(struct sc_parser *p, int *advice)
 	struct sc_word *w = sc_peek(p);
 	char got[96];
 
-	for (size_t i = 0; i < sizeof(advs) / sizeof(advs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(advs); i++) {
 		if (sc_word_is(w, advs[i].name)) {
 			*advice = advs[i].value;
 			p->i++;
@@ -339,6 +340,8 @@ int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow)
 {
 	struct sc_word *w = sc_peek(p);
 	const char *verb = sc_kind_name(op->kind);
+	const char *hint = allow & ALLOW_SIGNAL ?
+			   ": an access raises SIGSEGV or SIGBUS" : "";
 	char got[96];
 
 	if (!w)
@@ -374,8 +377,7 @@ int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow)
 				if (!(allow & ALLOW_ERRNO))
 					return sc_error_at(p, w->col,
 							   "'%s' cannot fail with an errno%s",
-							   verb, allow & ALLOW_SIGNAL ?
-							   ": an access raises SIGSEGV or SIGBUS" : "");
+							   verb, hint);
 				op->want = SC_WANT_ERRNO;
 				op->want_value = e;
 			} else {

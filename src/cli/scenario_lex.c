@@ -44,7 +44,7 @@ static const char *const keywords[] = {
 
 const char *sc_errno_name(int err)
 {
-	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(errnos); i++)
 		if (errnos[i].value == err)
 			return errnos[i].name;
 	return NULL;
@@ -52,7 +52,7 @@ const char *sc_errno_name(int err)
 
 const char *sc_signal_name(int sig)
 {
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
 		if (signals[i].value == sig)
 			return signals[i].name;
 	return NULL;
@@ -70,7 +70,7 @@ bool sc_word_is(const struct sc_word *w, const char *s)
 
 int sc_errno_parse(const char *s, int len)
 {
-	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(errnos); i++)
 		if (word_eq(s, len, errnos[i].name))
 			return errnos[i].value;
 	return 0;
@@ -78,7 +78,7 @@ int sc_errno_parse(const char *s, int len)
 
 int sc_signal_parse(const char *s, int len)
 {
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
 		if (word_eq(s, len, signals[i].name))
 			return signals[i].value;
 	return 0;
@@ -86,7 +86,7 @@ int sc_signal_parse(const char *s, int len)
 
 bool sc_is_keyword(const char *s, int len)
 {
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
 		if (word_eq(s, len, keywords[i]))
 			return true;
 	return false;

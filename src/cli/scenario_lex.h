@@ -28,7 +28,7 @@ struct sc_parser {
 	size_t names_cap;
 
 	int line;
-	int eol_col;			/* where a word after the last would go */
+	int eol_col;			/* where a next word would go */
 	struct sc_word w[SC_MAX_WORDS];
 	int n;				/* words on the line */
 	int i;				/* the next word to consume */

@@ -33,7 +33,7 @@ static const struct {
 
 static bool is_verb(const struct sc_word *w)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (sc_word_is(w, verbs[i].verb))
 			return true;
 	return false;
@@ -52,10 +52,10 @@ static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 	if (sc_use_name(p, SC_NAME_PROC, &op->proc))
 		return -EINVAL;
 	w = sc_peek(p);
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (sc_word_is(w, verbs[i].verb))
 			break;
-	if (i == sizeof(verbs) / sizeof(verbs[0]))
+	if (i == ARRAY_SIZE(verbs))
 		return sc_error_at(p, sc_col(p),
 				   "expected an operation (mmap, munmap, mprotect, madvise, mremap, uffd_wp, move_pages, write, read, fork or exit), got %s",
 				   sc_got(w, got, sizeof(got)));
@@ -225,21 +225,20 @@ static int parse_statement(struct sc_parser *p, struct sc_op *op)
 		p->i++;
 		return 0;
 	}
-	if (sc_is_keyword(w->s, w->len) && sc_name_find(p->sc, w->s, w->len) < 0)
+	if (sc_name_find(p->sc, w->s, w->len) >= 0)
+		return parse_proc_op(p, op);
+	if (sc_is_keyword(w->s, w->len))
 		return sc_error_at(p, w->col,
 				   "%s needs a process first, like 'A %.*s ...'",
 				   sc_got(w, got, sizeof(got)), w->len, w->s);
-	if (sc_name_find(p->sc, w->s, w->len) < 0 && p->n > 1 &&
-	    is_verb(&p->w[1]) && sc_name_valid(w->s, w->len))
+	if (p->n > 1 && is_verb(&p->w[1]) && sc_name_valid(w->s, w->len))
 		return sc_error_at(p, w->col,
 				   "unknown process %s (declare it first with 'spawn %.*s' or 'P fork %.*s')",
 				   sc_got(w, got, sizeof(got)), w->len, w->s,
 				   w->len, w->s);
-	if (sc_name_find(p->sc, w->s, w->len) < 0)
-		return sc_error_at(p, w->col,
-				   "expected a statement (pool, policy, memfd, ftruncate, fallocate, close, spawn, expect, draw, check) or a process name, got %s",
-				   sc_got(w, got, sizeof(got)));
-	return parse_proc_op(p, op);
+	return sc_error_at(p, w->col,
+			   "expected a statement (pool, policy, memfd, ftruncate, fallocate, close, spawn, expect, draw, check) or a process name, got %s",
+			   sc_got(w, got, sizeof(got)));
 }
 
 /* The line's words joined by single blanks, for the trace. */

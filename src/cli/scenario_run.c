@@ -193,7 +193,8 @@ static void check_result(struct runner *r, const struct sc_op *op, int ret,
 	diag(r, op, "expectation failed: %s%s%s => %s, got %s",
 	     pname ?: "", pname ? " " : "", verb,
 	     op->want == SC_WANT_OK ? "0" :
-	     op->want == SC_WANT_ERRNO ? errname(op->want_value, b1, sizeof(b1)) :
+	     op->want == SC_WANT_ERRNO ?
+	     errname(op->want_value, b1, sizeof(b1)) :
 	     outcome(op->want_value, true, b1, sizeof(b1)),
 	     outcome(ret, access, b2, sizeof(b2)));
 }
@@ -426,16 +427,16 @@ static void print_counters(struct runner *r)
 	unsigned long v;
 
 	fprintf(out, "      meminfo");
-	for (size_t k = 0; k < sizeof(sys_keys) / sizeof(sys_keys[0]); k++)
+	for (size_t k = 0; k < ARRAY_SIZE(sys_keys); k++)
 		if (!stat_of(r, -1, sys_keys[k], &v))
 			fprintf(out, " %s=%lu", sc_key_name(sys_keys[k]), v);
 	fputc('\n', out);
-	for (size_t i = 0; i < r->sc->nnames; i++) {
+	for (int i = 0; i < (int)r->sc->nnames; i++) {
 		if (!r->alive[i] || r->sc->names[i].kind != SC_NAME_PROC)
 			continue;
-		fprintf(out, "      %s", proc_name(r, (int)i));
-		for (size_t k = 0; k < sizeof(mm_keys) / sizeof(mm_keys[0]); k++)
-			if (!stat_of(r, (int)i, mm_keys[k], &v))
+		fprintf(out, "      %s", proc_name(r, i));
+		for (size_t k = 0; k < ARRAY_SIZE(mm_keys); k++)
+			if (!stat_of(r, i, mm_keys[k], &v))
 				fprintf(out, " %s=%lu", sc_key_name(mm_keys[k]),
 					v);
 		fputc('\n', out);
@@ -581,6 +582,14 @@ static void run_op(struct runner *r, const struct sc_op *op)
 		draw(r, op->kind == SC_DRAW, false);
 }
 
+static bool has_policy(const struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->nops; i++)
+		if (sc->ops[i].kind == SC_POLICY)
+			return true;
+	return false;
+}
+
 /* Policy names are the backend's: check them all before running. */
 static int check_policies(const struct scenario *sc,
 			  const struct sc_backend *be, void *m,
@@ -625,12 +634,11 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 		goto out_close;
 
 	if (!opts->quiet) {
-		fprintf(opts->out, "%s", sc->path);
-		if (be->policy)
-			fprintf(opts->out, " (%s, policy %s%s)", be->name,
-				be->policy(r.m),
+		fprintf(opts->out, "%s (%s", sc->path, be->name);
+		if (be->policy && (opts->policy || !has_policy(sc)))
+			fprintf(opts->out, ", policy %s%s", be->policy(r.m),
 				opts->policy ? " from --policy" : "");
-		fputc('\n', opts->out);
+		fprintf(opts->out, ")\n");
 	}
 	if (opts->draw && !opts->quiet && be->draw)
 		draw(&r, false, true);

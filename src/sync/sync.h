@@ -7,5 +7,6 @@
 #include "sync/task.h"
 #include "sync/lock.h"
 #include "sync/rcu.h"
+#include "sync/wait.h"
 
 #endif

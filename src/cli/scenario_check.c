@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scenario executor, the reporting half: the trace line of each op, the
+ * diagnostics, the checks of expectations against what the backend
+ * measured, and the -v and --draw output.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/scenario_runner.h"
+
+/* Append to the current op's trace text. */
+void sc_note(struct runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->len >= sizeof(r->buf) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->len, sizeof(r->buf) - r->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->len += (size_t)n;
+	if (r->len > sizeof(r->buf) - 1)
+		r->len = sizeof(r->buf) - 1;
+}
+
+/* Append to what the current op saw, shown after its result. */
+void sc_detail(struct runner *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->detail);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->detail + len, sizeof(r->detail) - len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A diagnostic about @op, "path:line: ...".  Held until the op's trace
+ * line is out, so that the two read in order.
+ */
+void sc_diag(struct runner *r, const struct sc_op *op, const char *fmt, ...)
+{
+	size_t size = sizeof(r->dbuf) - 1;
+	va_list ap;
+	int n;
+
+	if (r->dlen >= size)
+		return;
+	n = snprintf(r->dbuf + r->dlen, size - r->dlen, "%s:%d: ",
+		     r->sc->path, op->pos.line);
+	if (n > 0)
+		r->dlen += (size_t)n;
+	if (r->dlen >= size) {
+		r->dlen = size;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(r->dbuf + r->dlen, size - r->dlen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->dlen += (size_t)n;
+	if (r->dlen >= size)
+		r->dlen = size - 1;
+	r->dbuf[r->dlen++] = '\n';
+	r->dbuf[r->dlen] = '\0';
+}
+
+void sc_flush_diags(struct runner *r)
+{
+	if (!r->dlen)
+		return;
+	fflush(r->o->out);
+	fwrite(r->dbuf, 1, r->dlen, r->o->err);
+	fflush(r->o->err);
+	r->dlen = 0;
+}
+
+const char *sc_errname(int err, char *buf, size_t size)
+{
+	const char *s = sc_errno_name(err);
+
+	if (!err)
+		return "0";
+	if (s)
+		return s;
+	snprintf(buf, size, "errno %d", err);
+	return buf;
+}
+
+/* What an op returned: 0, -errno, or (accesses) a signal number. */
+const char *sc_outcome(int ret, bool access, char *buf, size_t size)
+{
+	const char *s;
+
+	if (!ret)
+		return "ok";
+	if (access && ret > 0) {
+		s = sc_signal_name(ret);
+		if (s)
+			return s;
+		snprintf(buf, size, "signal %d", ret);
+		return buf;
+	}
+	return sc_errname(-ret, buf, size);
+}
+
+const char *sc_proc_name(struct runner *r, int idx)
+{
+	return r->sc->names[idx].name;
+}
+
+int sc_stat_of(struct runner *r, int proc, enum sc_key key,
+	       unsigned long *v)
+{
+	if (!r->be->stat)
+		return -EOPNOTSUPP;
+	return r->be->stat(r->m, proc, key, v);
+}
+
+/* ---- expectations -------------------------------------------------------- */
+
+void sc_check_result(struct runner *r, const struct sc_op *op, int ret,
+		     bool access, uint64_t sig_addr)
+{
+	char b1[32], b2[32];
+	const char *pname = op->proc >= 0 ? sc_proc_name(r, op->proc) : NULL;
+	const char *verb = sc_kind_name(op->kind);
+	bool ok;
+
+	switch (op->want) {
+	case SC_WANT_SUCCESS:
+		if (!ret)
+			return;
+		r->res->failed++;
+		if (access && ret > 0)
+			sc_diag(r, op, "%s %s raised %s at 0x%llx (write '=> %s' if that is expected)",
+				pname, verb, sc_outcome(ret, true, b1, sizeof(b1)),
+				(unsigned long long)sig_addr,
+				sc_outcome(ret, true, b2, sizeof(b2)));
+		else
+			sc_diag(r, op, "%s%s%s failed with %s (write '=> %s' if that is expected)",
+				pname ?: "", pname ? " " : "", verb,
+				sc_outcome(ret, access, b1, sizeof(b1)),
+				sc_outcome(ret, access, b2, sizeof(b2)));
+		return;
+	case SC_WANT_OK:
+		ok = !ret;
+		break;
+	case SC_WANT_ERRNO:
+		ok = ret == -op->want_value;
+		break;
+	case SC_WANT_SIGNAL:
+		ok = access && ret == op->want_value;
+		break;
+	default:
+		ok = false;
+	}
+	r->res->expectations++;
+	if (ok)
+		return;
+	r->res->failed++;
+	sc_diag(r, op, "expectation failed: %s%s%s => %s, got %s",
+		pname ?: "", pname ? " " : "", verb,
+		op->want == SC_WANT_OK ? "0" :
+		op->want == SC_WANT_ERRNO ?
+		sc_errname(op->want_value, b1, sizeof(b1)) :
+		sc_outcome(op->want_value, true, b1, sizeof(b1)),
+		sc_outcome(ret, access, b2, sizeof(b2)));
+}
+
+const struct sc_check *sc_find_check(const struct sc_op *op,
+				     enum sc_key key)
+{
+	for (int i = 0; i < op->nchecks; i++)
+		if (op->checks[i].key == key)
+			return &op->checks[i];
+	return NULL;
+}
+
+/* The faults= item of an op: the delta measured around it. */
+void sc_check_faults(struct runner *r, const struct sc_op *op,
+		     bool measured, unsigned long delta)
+{
+	const struct sc_check *c = sc_find_check(op, SC_KEY_FAULTS);
+
+	if (!c)
+		return;
+	if (!measured) {
+		r->res->skipped++;
+		return;
+	}
+	r->res->expectations++;
+	if (c->value == delta)
+		return;
+	r->res->failed++;
+	sc_diag(r, op, "expectation failed: %s faults=%llu, got %lu",
+		sc_proc_name(r, op->proc), (unsigned long long)c->value, delta);
+}
+
+/* An `expect` line: each KEY=VALUE against the counter now. */
+void sc_run_expect(struct runner *r, const struct sc_op *op)
+{
+	const char *who = op->subject >= 0 ? sc_proc_name(r, op->subject) : "";
+	const char *sep = op->subject >= 0 ? " " : "";
+	char got[256] = "", skipped[128] = "";
+	size_t g = 0, s = 0;
+
+	for (int i = 0; i < op->nchecks; i++) {
+		const struct sc_check *c = &op->checks[i];
+		const char *key = sc_key_name(c->key);
+		unsigned long v = 0;
+		int ret = sc_stat_of(r, op->subject, c->key, &v);
+
+		if (ret == -EOPNOTSUPP) {
+			r->res->skipped++;
+			if (s < sizeof(skipped))
+				s += snprintf(skipped + s, sizeof(skipped) - s,
+					      " %s=", key);
+			continue;
+		}
+		r->res->expectations++;
+		if (!ret && v == c->value)
+			continue;
+		r->res->failed++;
+		if (g < sizeof(got))
+			g += snprintf(got + g, sizeof(got) - g, "%s%s=%lu",
+				      g ? " " : "", key, v);
+		if (ret)
+			sc_diag(r, op, "expectation failed: %s%s%s=%llu, cannot measure it: %s",
+				who, sep, key, (unsigned long long)c->value,
+				strerror(-ret));
+		else
+			sc_diag(r, op, "expectation failed: %s%s%s=%llu, got %lu",
+				who, sep, key, (unsigned long long)c->value, v);
+	}
+	if (g)
+		sc_note(r, "FAILED, got %s", got);
+	else
+		sc_note(r, "ok");
+	if (s)
+		sc_note(r, " (skipped, not measurable here:%s)", skipped);
+}
+
+/* ---- -v and --draw ------------------------------------------------------- */
+
+void sc_print_counters(struct runner *r)
+{
+	static const enum sc_key sys_keys[] = {
+		SC_KEY_TOTAL, SC_KEY_FREE, SC_KEY_RSVD, SC_KEY_PAGETABLES,
+		SC_KEY_SHARED,
+	};
+	static const enum sc_key mm_keys[] = {
+		SC_KEY_FAULTS, SC_KEY_NR_PMDS, SC_KEY_RSS,
+	};
+	FILE *out = r->o->out;
+	unsigned long v;
+
+	fprintf(out, "      meminfo");
+	for (size_t k = 0; k < ARRAY_SIZE(sys_keys); k++)
+		if (!sc_stat_of(r, -1, sys_keys[k], &v))
+			fprintf(out, " %s=%lu", sc_key_name(sys_keys[k]), v);
+	fputc('\n', out);
+	for (int i = 0; i < (int)r->sc->nnames; i++) {
+		if (!r->alive[i] || r->sc->names[i].kind != SC_NAME_PROC)
+			continue;
+		fprintf(out, "      %s", sc_proc_name(r, i));
+		for (size_t k = 0; k < ARRAY_SIZE(mm_keys); k++)
+			if (!sc_stat_of(r, i, mm_keys[k], &v))
+				fprintf(out, " %s=%lu", sc_key_name(mm_keys[k]),
+					v);
+		fputc('\n', out);
+	}
+}
+
+/*
+ * Print the backend's drawing, indented under the op's trace line: always
+ * for a `draw` line, else only when it differs from the last one (@silent
+ * only records it, for the empty machine at the start).
+ */
+void sc_draw(struct runner *r, bool always, bool silent)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return;
+	r->be->draw(r->m, mem);
+	if (fclose(mem) || !text) {
+		free(text);
+		return;
+	}
+	if (!always && r->last_draw && !strcmp(text, r->last_draw)) {
+		free(text);
+		return;
+	}
+	free(r->last_draw);
+	r->last_draw = strdup(text);
+	if (silent) {
+		free(text);
+		return;
+	}
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		fprintf(r->o->out, "    %s\n", line);
+	fflush(r->o->out);
+	free(text);
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Wait queues for the real build: a sequence count under a mutex and a
+ * condition variable.
+ *
+ * Invariant: a waiter samples seq before testing its condition, and
+ * sleeps only while seq is unchanged; a waker changes the condition
+ * before bumping seq.  So a wake-up between the test and the sleep is
+ * never lost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sync/sync.h"
+#include "sync/wait.h"
+
+void init_waitqueue_head(struct wait_queue_head *wq)
+{
+	pthread_mutex_init(&wq->lock, NULL);
+	pthread_cond_init(&wq->cond, NULL);
+	wq->seq = 0;
+}
+
+void destroy_waitqueue_head(struct wait_queue_head *wq)
+{
+	pthread_cond_destroy(&wq->cond);
+	pthread_mutex_destroy(&wq->lock);
+}
+
+void __might_sleep(const char *fn)
+{
+	struct task_struct *t = current;
+	FILE *out = t->sink && t->sink->out ? t->sink->out : stderr;
+	int i;
+	bool atomic = t->rcu_read_depth > 0;
+
+	for (i = 0; i < t->lockdep_depth; i++)
+		if (t->held[i].class->rank >= RANK_PTL)
+			atomic = true;
+	if (!atomic)
+		return;
+	fprintf(out, "\nBUG: sleeping function called from invalid context at %s\n",
+		fn);
+	fprintf(out, "in_atomic(): 1, rcu nesting: %d, name: %s\n",
+		t->rcu_read_depth, t->comm);
+	lockdep_print_held_locks(out, t);
+	fflush(out);
+	abort();
+}
+
+unsigned long __wait_prepare(struct wait_queue_head *wq, const char *fn)
+{
+	unsigned long seq;
+
+	__might_sleep(fn);
+	pthread_mutex_lock(&wq->lock);
+	seq = wq->seq;
+	pthread_mutex_unlock(&wq->lock);
+	return seq;
+}
+
+void __wait_sleep(struct wait_queue_head *wq, unsigned long seq)
+{
+	pthread_mutex_lock(&wq->lock);
+	while (wq->seq == seq)
+		pthread_cond_wait(&wq->cond, &wq->lock);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+void wake_up_all(struct wait_queue_head *wq)
+{
+	pthread_mutex_lock(&wq->lock);
+	wq->seq++;
+	pthread_cond_broadcast(&wq->cond);
+	pthread_mutex_unlock(&wq->lock);
+}

@@ -378,6 +378,124 @@ static void test_load(void)
 	ok(ret < 0 && !sc, "an endless device stops: %s", err.msg);
 }
 
+/*
+ * The executor on a backend without the model-only hooks, as the live
+ * kernel backend will be: policy, draw, check and the model-only keys are
+ * skipped and counted, everything else runs.
+ */
+struct stub {
+	unsigned long pool;
+	unsigned long faults;
+};
+
+static void *stub_open(size_t nr_names, const char *policy, FILE *report,
+		       int *err)
+{
+	*err = 0;
+	return calloc(1, sizeof(struct stub));
+}
+
+static void stub_close(void *be)
+{
+	free(be);
+}
+
+static int stub_set_pool(void *be, unsigned long nr, unsigned long *now)
+{
+	((struct stub *)be)->pool = nr;
+	*now = nr;
+	return 0;
+}
+
+static int stub_proc(void *be, int proc, const char *name)
+{
+	return 0;
+}
+
+static int stub_exit(void *be, int proc)
+{
+	return 0;
+}
+
+static int stub_access(void *be, int proc, uint64_t addr, bool write,
+		       uint64_t *tag)
+{
+	((struct stub *)be)->faults++;
+	if (!write)
+		*tag = addr == 0x40000000 ? 0x11 : 0;
+	return addr < 0x40000000 ? SIGSEGV : 0;
+}
+
+static int stub_stat(void *be, int proc, enum sc_key key, unsigned long *v)
+{
+	struct stub *s = be;
+
+	if (sc_key_model_only(key))
+		return -EOPNOTSUPP;
+	*v = key == SC_KEY_TOTAL ? s->pool :
+	     key == SC_KEY_FAULTS ? s->faults : 0;
+	return 0;
+}
+
+static const struct sc_backend stub_backend = {
+	.name = "stub",
+	.open = stub_open,
+	.close = stub_close,
+	.set_pool = stub_set_pool,
+	.spawn = stub_proc,
+	.exit = stub_exit,
+	.access = stub_access,
+	.stat = stub_stat,
+};
+
+static int run_stub(const char *text, struct sc_result *res)
+{
+	struct sc_run_opts o = { .draw = true, .verbose = true };
+	struct scenario *sc = parse_ok(text);
+	int ret;
+
+	if (!sc)
+		return -100;
+	o.out = fopen("/dev/null", "w");
+	o.err = o.out;
+	if (!o.out) {
+		scenario_free(sc);
+		return -101;
+	}
+	ret = scenario_run(sc, &stub_backend, &o, res);
+	fclose(o.out);
+	scenario_free(sc);
+	return ret;
+}
+
+static void test_executor(void)
+{
+	struct sc_result res;
+	int ret;
+
+	ret = run_stub("pool 4\npolicy v6.3\nspawn A\n"
+		       "expect meminfo total=4 shared=0 pagetables=3\n"
+		       "expect A faults=0 nr_pmds=0\n"
+		       "A read 0x40000000 2 => faults=2 tag=0x11\n"
+		       "draw\ncheck\nA exit\n", &res);
+	is_int(ret, 1, "a wrong tag fails the run");
+	is_int(res.ops, 7, "7 ops ran (policy, draw, check skipped)");
+	is_int(res.expectations, 4, "4 expectations checked");
+	is_int(res.failed, 1, "1 failed: the second page's tag");
+	is_int(res.skipped, 6, "6 model-only items skipped");
+
+	ret = run_stub("pool 4\nspawn A\nA read 0x40000000 => tag=0x11\n"
+		       "A read 0 => SIGSEGV faults=1\nexpect meminfo total=4\n",
+		       &res);
+	ok(ret == 0 && res.failed == 0 && res.expectations == 4,
+	   "signals and faults on a backend without model-only hooks");
+
+	ret = run_stub("pool 4\nspawn A\nA read 0\nexpect meminfo total=5\n"
+		       "expect meminfo total=4\n", &res);
+	ok(ret == 1 && res.failed == 2 && res.expectations == 2,
+	   "an unexpected signal and a wrong count both fail, the run goes on");
+}
+
 int main(void)
 {
 	test_numbers();
@@ -385,5 +503,6 @@ int main(void)
 	test_empty();
 	test_errors();
 	test_load();
+	test_executor();
 	return done_testing();
 }

@@ -127,9 +127,10 @@ int sc_stat_of(struct runner *r, int proc, enum sc_key key,
 void sc_check_result(struct runner *r, const struct sc_op *op, int ret,
 		     bool access, uint64_t sig_addr)
 {
-	char b1[32], b2[32];
 	const char *pname = op->proc >= 0 ? sc_proc_name(r, op->proc) : NULL;
 	const char *verb = sc_kind_name(op->kind);
+	char b1[32], b2[32];
+	const char *got = sc_outcome(ret, access, b2, sizeof(b2));
 	bool ok;
 
 	switch (op->want) {
@@ -139,14 +140,11 @@ void sc_check_result(struct runner *r, const struct sc_op *op, int ret,
 		r->res->failed++;
 		if (access && ret > 0)
 			sc_diag(r, op, "%s %s raised %s at 0x%llx (write '=> %s' if that is expected)",
-				pname, verb, sc_outcome(ret, true, b1, sizeof(b1)),
-				(unsigned long long)sig_addr,
-				sc_outcome(ret, true, b2, sizeof(b2)));
+				pname, verb, got, (unsigned long long)sig_addr,
+				got);
 		else
 			sc_diag(r, op, "%s%s%s failed with %s (write '=> %s' if that is expected)",
-				pname ?: "", pname ? " " : "", verb,
-				sc_outcome(ret, access, b1, sizeof(b1)),
-				sc_outcome(ret, access, b2, sizeof(b2)));
+				pname ?: "", pname ? " " : "", verb, got, got);
 		return;
 	case SC_WANT_OK:
 		ok = !ret;
@@ -169,8 +167,7 @@ void sc_check_result(struct runner *r, const struct sc_op *op, int ret,
 		op->want == SC_WANT_OK ? "0" :
 		op->want == SC_WANT_ERRNO ?
 		sc_errname(op->want_value, b1, sizeof(b1)) :
-		sc_outcome(op->want_value, true, b1, sizeof(b1)),
-		sc_outcome(ret, access, b2, sizeof(b2)));
+		sc_outcome(op->want_value, true, b1, sizeof(b1)), got);
 }
 
 const struct sc_check *sc_find_check(const struct sc_op *op,

@@ -73,7 +73,35 @@ static int run_access(struct runner *r, const struct sc_op *op, uint64_t *at)
 	return ret;
 }
 
-/* Call the backend for @op; 0, -errno, or a signal for accesses. */
+/* Does @be have what @kind needs?  A backend may lack a system call. */
+static bool has_hook(const struct sc_backend *be, enum sc_kind kind)
+{
+	switch (kind) {
+	case SC_POOL:		return be->set_pool;
+	case SC_MEMFD:		return be->memfd;
+	case SC_FTRUNCATE:	return be->ftruncate;
+	case SC_FALLOCATE:	return be->fallocate;
+	case SC_CLOSE:		return be->close_file;
+	case SC_SPAWN:		return be->spawn;
+	case SC_FORK:		return be->fork;
+	case SC_EXIT:		return be->exit;
+	case SC_MMAP:		return be->mmap;
+	case SC_MUNMAP:		return be->munmap;
+	case SC_MPROTECT:	return be->mprotect;
+	case SC_MADVISE:	return be->madvise;
+	case SC_MREMAP:		return be->mremap;
+	case SC_UFFD_WP:	return be->uffd_wp;
+	case SC_MOVE_PAGES:	return be->move_pages;
+	case SC_WRITE:
+	case SC_READ:		return be->access;
+	default:		return false;
+	}
+}
+
+/*
+ * Call the backend for @op: 0, -errno, or a signal for accesses; -ENOSYS
+ * when the backend cannot do it at all.
+ */
 static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 {
 	const struct sc_backend *be = r->be;
@@ -82,14 +110,14 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 	void *m = r->m;
 	int ret;
 
+	if (!has_hook(be, op->kind))
+		return -ENOSYS;
 	switch (op->kind) {
 	case SC_POOL:
 		ret = be->set_pool(m, op->len, &now);
 		if (!ret)
 			sc_detail(r, ", pool %lu pages", now);
 		return ret;
-	case SC_POLICY:
-		return be->set_policy(m, op->name);
 	case SC_MEMFD:
 		name = r->sc->names[op->target].name;
 		ret = be->memfd(m, op->target, name);

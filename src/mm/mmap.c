@@ -23,6 +23,7 @@
 #include "mm/internal.h"
 
 #define HPAGE_ALIGNED(x)	(!((x) & ~HPAGE_MASK))
+#define MMAP_MIN_ADDR		65536UL	/* vm.mmap_min_addr's default */
 
 struct hw_mm *hw_mm_create(struct hw_system *sys, const char *name)
 {
@@ -166,6 +167,8 @@ int hw_mmap(struct hw_mm *mm, uint64_t addr, uint64_t len, int prot,
 		return -EINVAL;
 	if (len > TASK_SIZE || addr > TASK_SIZE - len)
 		return -ENOMEM;
+	if (addr < MMAP_MIN_ADDR)
+		return -EPERM;		/* security_mmap_addr() */
 	if (off + len < off)
 		return -EOVERFLOW;
 
@@ -436,6 +439,8 @@ int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
 		return -EINVAL;
 	if (new_addr < old_addr + old_len && old_addr < new_addr + new_len)
 		return -EINVAL;
+	if (new_addr < MMAP_MIN_ADDR)
+		return -EPERM;
 
 	down_write(&mm->mmap_lock);
 	err = -EFAULT;

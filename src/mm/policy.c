@@ -18,6 +18,31 @@
 
 #define ALL_SITES(v) { [0 ... NR_SITES - 1] = (v) }
 
+/* The RFC: every walker of the series in an RCU read-side section. */
+#define RFC_TAKES {						\
+	[SITE_HUGETLB_FAULT] = WALK_RCU,			\
+	[SITE_FOLLOW_HUGETLB_PAGE] = WALK_RCU,			\
+	[SITE_FOLLOW_PAGE_MASK] = WALK_RCU,			\
+	[SITE_GUP_FAST] = WALK_RCU,				\
+	[SITE_WALK_HUGETLB_RANGE] = WALK_RCU,			\
+	[SITE_PAGE_VMA_MAPPED_WALK] = WALK_RCU,			\
+	[SITE_UFFD_MUST_WAIT] = WALK_RCU,			\
+	[SITE_VMA_MAPS_PAGE] = WALK_RCU,			\
+}
+
+/*
+ * The merged series: the vma lock where the walker had nothing; rmap and
+ * hugetlb_vma_maps_page() keep their callers' i_mmap_rwsem.
+ */
+#define V6_3_TAKES {						\
+	[SITE_HUGETLB_FAULT] = WALK_VMA_LOCK,			\
+	[SITE_FOLLOW_HUGETLB_PAGE] = WALK_VMA_LOCK,		\
+	[SITE_FOLLOW_PAGE_MASK] = WALK_VMA_LOCK,		\
+	[SITE_GUP_FAST] = WALK_RCU,				\
+	[SITE_WALK_HUGETLB_RANGE] = WALK_VMA_LOCK,		\
+	[SITE_UFFD_MUST_WAIT] = WALK_VMA_LOCK,			\
+}
+
 static const struct hw_policy policies[] = {
 	{
 		.name = "unprotected",
@@ -42,16 +67,7 @@ static const struct hw_policy policies[] = {
 	{
 		.name = "rfc",
 		.summary = "the RFC series: walkers in an RCU read section; dtor before the grace period",
-		.takes = {
-			[SITE_HUGETLB_FAULT] = WALK_RCU,
-			[SITE_FOLLOW_HUGETLB_PAGE] = WALK_RCU,
-			[SITE_FOLLOW_PAGE_MASK] = WALK_RCU,
-			[SITE_GUP_FAST] = WALK_RCU,
-			[SITE_WALK_HUGETLB_RANGE] = WALK_RCU,
-			[SITE_PAGE_VMA_MAPPED_WALK] = WALK_RCU,
-			[SITE_UFFD_MUST_WAIT] = WALK_RCU,
-			[SITE_VMA_MAPS_PAGE] = WALK_RCU,
-		},
+		.takes = RFC_TAKES,
 		.walk_rule = WALK_VMA_LOCK | WALK_I_MMAP | WALK_RCU,
 		.enforce = true,
 		.pt_free = PT_FREE_RCU,
@@ -60,16 +76,7 @@ static const struct hw_policy policies[] = {
 	{
 		.name = "rfc-late-dtor",
 		.summary = "the RFC with the ptl destructor after the grace period",
-		.takes = {
-			[SITE_HUGETLB_FAULT] = WALK_RCU,
-			[SITE_FOLLOW_HUGETLB_PAGE] = WALK_RCU,
-			[SITE_FOLLOW_PAGE_MASK] = WALK_RCU,
-			[SITE_GUP_FAST] = WALK_RCU,
-			[SITE_WALK_HUGETLB_RANGE] = WALK_RCU,
-			[SITE_PAGE_VMA_MAPPED_WALK] = WALK_RCU,
-			[SITE_UFFD_MUST_WAIT] = WALK_RCU,
-			[SITE_VMA_MAPS_PAGE] = WALK_RCU,
-		},
+		.takes = RFC_TAKES,
 		.walk_rule = WALK_VMA_LOCK | WALK_I_MMAP | WALK_RCU,
 		.enforce = true,
 		.pt_free = PT_FREE_RCU,
@@ -78,14 +85,7 @@ static const struct hw_policy policies[] = {
 	{
 		.name = "v6.3",
 		.summary = "Linux 6.3 (hugetlb_walk()): vma lock or i_mmap_rwsem asserted at every walk",
-		.takes = {
-			[SITE_HUGETLB_FAULT] = WALK_VMA_LOCK,
-			[SITE_FOLLOW_HUGETLB_PAGE] = WALK_VMA_LOCK,
-			[SITE_FOLLOW_PAGE_MASK] = WALK_VMA_LOCK,
-			[SITE_GUP_FAST] = WALK_RCU,
-			[SITE_WALK_HUGETLB_RANGE] = WALK_VMA_LOCK,
-			[SITE_UFFD_MUST_WAIT] = WALK_VMA_LOCK,
-		},
+		.takes = V6_3_TAKES,
 		.walk_rule = WALK_VMA_LOCK | WALK_I_MMAP,
 		.enforce = true,
 		.pt_free = PT_FREE_RCU,
@@ -94,14 +94,7 @@ static const struct hw_policy policies[] = {
 	{
 		.name = "v6.16",
 		.summary = "v6.3 plus the 2025 fixes: unshare waits out GUP-fast; dtor after the grace period",
-		.takes = {
-			[SITE_HUGETLB_FAULT] = WALK_VMA_LOCK,
-			[SITE_FOLLOW_HUGETLB_PAGE] = WALK_VMA_LOCK,
-			[SITE_FOLLOW_PAGE_MASK] = WALK_VMA_LOCK,
-			[SITE_GUP_FAST] = WALK_RCU,
-			[SITE_WALK_HUGETLB_RANGE] = WALK_VMA_LOCK,
-			[SITE_UFFD_MUST_WAIT] = WALK_VMA_LOCK,
-		},
+		.takes = V6_3_TAKES,
 		.walk_rule = WALK_VMA_LOCK | WALK_I_MMAP,
 		.enforce = true,
 		.pt_free = PT_FREE_RCU,

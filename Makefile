@@ -3,6 +3,9 @@
 # Builds go to build/<variant>/:
 #   real   the library and the hugewalk command, optimised (-O2)
 #   test   the same sources with -Werror, ASan and UBSan, plus the tests
+#   explore  the race explorer: src/mm against src/sync/explore (tasks as
+#          coroutines, every primitive a scheduling point), -DHW_EXPLORE;
+#          builds build/explore/hugewalk-race and the tests/explore*.c
 # SAN=thread gives a ThreadSanitizer build in build/tsan (make tsan-check).
 
 PREFIX	?= /usr/local
@@ -22,7 +25,9 @@ LDLIBS	:= $(URCU_LIBS) -pthread
 LIB_SRCS := $(wildcard src/sync/*.c) $(wildcard src/mm/*.c)
 CLI_SRCS := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 TEST_SRCS := $(wildcard tests/*.c)
-TESTS	:= $(filter-out tests/tap.c,$(TEST_SRCS))
+# tests/explore*.c test the race explorer: built against build/explore.
+EXPLORE_TESTS := $(wildcard tests/explore*.c)
+TESTS	:= $(filter-out tests/tap.c $(EXPLORE_TESTS),$(TEST_SRCS))
 # tests/*.c other than tap.c are test programs, each linked with tap.o
 BENCH_SRCS := $(wildcard bench/*.c)
 EXAMPLES := $(sort $(wildcard examples/*.hw))
@@ -33,6 +38,7 @@ test_CFLAGS := $(BASE) -O1 -Werror -DHW_TEST -fno-omit-frame-pointer \
 test_LDFLAGS := -fsanitize=address,undefined
 tsan_CFLAGS := $(BASE) -O1 -DHW_TEST -fsanitize=thread
 tsan_LDFLAGS := -fsanitize=thread
+explore_CFLAGS := $(BASE) -O2 -DHW_EXPLORE $(if $(CI),-Werror)
 
 # V=1 shows the commands; by default one line per step, kernel style.
 ifeq ($(V),1)
@@ -47,7 +53,7 @@ endif
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all deps run check tsan-check bench clean install uninstall
+.PHONY: all deps run check tsan-check bench race clean install uninstall
 all: deps
 	@$(MAKE) --no-print-directory hugewalk
 
@@ -82,6 +88,42 @@ $(foreach v,real test tsan,$(eval $(call variant,$(v))))
 hugewalk: build/real/hugewalk
 	cp $< $@
 
+# ---- the explore variant ------------------------------------------------
+# The same src/mm, its heap in the explorer's arena (alloc.h forced in),
+# against src/sync/explore instead of src/sync/{lock,rcu,task,wait}.c;
+# no sanitizers: the tasks switch stacks by hand.
+
+EXPLORE_LIB_SRCS := src/sync/lockdep.c $(wildcard src/sync/explore/*.c) \
+		    $(wildcard src/mm/*.c)
+CHECK_SRCS := $(filter-out src/check/main.c,$(wildcard src/check/*.c))
+EXPLORE_TEST_BINS = $(patsubst tests/%.c,build/explore/tests/%.t,$(EXPLORE_TESTS))
+
+build/explore/src/mm/%.o: src/mm/%.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(explore_CFLAGS) -include sync/explore/alloc.h -MMD -MP -c $< -o $@
+
+build/explore/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(explore_CFLAGS) -MMD -MP -c $< -o $@
+
+build/explore/libhugewalk.a: $(call objs,explore,$(EXPLORE_LIB_SRCS))
+	@rm -f $@
+	$(Q_AR)$(AR) rcs $@ $^
+
+build/explore/libhwcheck.a: $(call objs,explore,$(CHECK_SRCS))
+	@rm -f $@
+	$(Q_AR)$(AR) rcs $@ $^
+
+build/explore/hugewalk-race: build/explore/src/check/main.o build/explore/libhwcheck.a build/explore/libhugewalk.a
+	$(Q_LD)$(CC) -o $@ $^ -pthread
+
+build/explore/tests/%.t: build/explore/tests/%.o build/explore/tests/tap.o build/explore/libhwcheck.a build/explore/libhugewalk.a
+	$(Q_LD)$(CC) -o $@ $^ -pthread
+
+# The race table: every call site under every policy (hugewalk race).
+race: build/explore/hugewalk-race
+	./build/explore/hugewalk-race
+
 TEST_BINS = $(patsubst tests/%.c,build/test/tests/%.t,$(TESTS))
 
 # ---- the two commands ---------------------------------------------------
@@ -93,9 +135,11 @@ run: deps
 
 # Every test, under ASan and UBSan, as TAP through prove.
 check: deps
-	@$(MAKE) --no-print-directory $(TEST_BINS) build/test/hugewalk
+	@$(MAKE) --no-print-directory $(TEST_BINS) build/test/hugewalk \
+		$(EXPLORE_TEST_BINS)
 	HW_EXAMPLES="$(EXAMPLES)" HW_BIN=build/test/hugewalk \
-		$(PROVE) -f --exec '' $(TEST_BINS) tests/examples.sh
+		$(PROVE) -f --exec '' $(TEST_BINS) $(EXPLORE_TEST_BINS) \
+		tests/examples.sh
 
 tsan-check: deps
 	@$(MAKE) --no-print-directory $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))

@@ -11,6 +11,9 @@
  *   ops.h     the system calls and memory accesses a process performs
  *   stats.h   what can be observed: meminfo, per-mm counters, drawings
  *   task.h    threads that call into the library
+ *   pagewalk.h pagemap, mincore, folio_referenced: looking at page tables
+ *   uffd.h    userfaultfd: a monitor resolves a range's faults
+ *   gup.h     pinning pages: get_user_pages, GUP-fast, follow_page
  */
 #ifndef HUGEWALK_H
 #define HUGEWALK_H
@@ -21,5 +24,8 @@
 #include <hugewalk/ops.h>
 #include <hugewalk/stats.h>
 #include <hugewalk/task.h>
+#include <hugewalk/pagewalk.h>
+#include <hugewalk/uffd.h>
+#include <hugewalk/gup.h>
 
 #endif

@@ -37,17 +37,19 @@ int hw_madvise(struct hw_mm *mm, uint64_t addr, uint64_t len, int advice);
 int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
 	      uint64_t new_len, uint64_t new_addr);
 
-/**
- * hw_uffd_register_wp() - UFFDIO_REGISTER in write-protect mode, which
- * unshares every PMD table of the range (hugetlb_unshare_all_pmds()) and
- * forbids sharing afterwards.
- */
-int hw_uffd_register_wp(struct hw_mm *mm, uint64_t addr, uint64_t len);
+/* userfaultfd registration: see <hugewalk/uffd.h>. */
 
 /**
  * hw_move_pages() - migrate the huge page mapped at @addr (move_pages(2)
- * to the same node): unmap it from every mapping through rmap, copy it,
- * and put the copy in its place.
+ * to the same node): replace every mapping of it by a migration entry
+ * through rmap (unsharing shared tables on the way, as the kernel does),
+ * copy it, put the copy in the page cache, and map the copy where the
+ * migration entries were.  A fault that meets a migration entry sleeps
+ * until the migration is over.
+ * Return: 0; -EFAULT if no mapping holds @addr; -ENOENT if no page is
+ * mapped there; -EINVAL for an anonymous (copy-on-write) page, which the
+ * model does not migrate; -ENOMEM if the pool has no free page; -EAGAIN
+ * if the page stayed busy for ten tries (pinned by GUP, or a lock held).
  */
 int hw_move_pages(struct hw_mm *mm, uint64_t addr);
 

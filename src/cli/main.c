@@ -14,6 +14,7 @@
 
 #include <hugewalk/hugewalk.h>
 
+#include "cli/diff.h"
 #include "cli/scenario.h"
 
 #ifndef HW_VERSION
@@ -90,7 +91,17 @@ static void print_policy_list(FILE *out)
 
 /* ---- run --------------------------------------------------------------- */
 
-static int run_file(const char *path, const struct sc_run_opts *o)
+static const struct sc_backend *backend_named(const char *name)
+{
+	if (!strcmp(name, "model"))
+		return &sc_model_backend;
+	if (!strcmp(name, "kernel"))
+		return &sc_kernel_backend;
+	return NULL;
+}
+
+static int run_file(const char *path, const struct sc_run_opts *o,
+		    const struct sc_backend *be)
 {
 	struct scenario *sc;
 	struct sc_result res;
@@ -106,7 +117,7 @@ static int run_file(const char *path, const struct sc_run_opts *o)
 			"cannot read it");
 		return 1;
 	}
-	ret = scenario_run(sc, &sc_model_backend, o, &res);
+	ret = scenario_run(sc, be, o, &res);
 	if (ret < 0) {
 		fprintf(o->out, "FAIL %s (not run)\n", path);
 		scenario_free(sc);
@@ -115,6 +126,8 @@ static int run_file(const char *path, const struct sc_run_opts *o)
 	fprintf(o->out, "%s %s (%u op%s, %u expectation%s",
 		ret ? "FAIL" : "PASS", path, res.ops, res.ops == 1 ? "" : "s",
 		res.expectations, res.expectations == 1 ? "" : "s");
+	if (res.stopped_line)
+		fprintf(o->out, ", stopped at line %d", res.stopped_line);
 	if (res.failed)
 		fprintf(o->out, ", %u failed", res.failed);
 	if (res.skipped)
@@ -129,6 +142,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'p' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ "draw", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -136,6 +150,7 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sc_run_opts o = { .out = stdout, .err = stderr };
+	const struct sc_backend *be = &sc_model_backend;
 	unsigned int passed = 0, failed = 0;
 	int c;
 
@@ -145,6 +160,14 @@ static int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			o.policy = optarg;
+			break;
+		case 'b':
+			be = backend_named(optarg);
+			if (!be) {
+				fprintf(stderr, "hugewalk run: unknown backend '%s' (model or kernel)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'd':
 			o.draw = true;
@@ -193,13 +216,166 @@ static int cmd_run(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		if (!o.quiet && i > optind)
 			fputc('\n', stdout);
-		if (run_file(argv[i], &o))
+		if (run_file(argv[i], &o, be))
 			failed++;
 		else
 			passed++;
 	}
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
+}
+
+/* ---- diff -------------------------------------------------------------- */
+
+#define EXIT_NOT_RUN 3
+
+static int diff_file(const char *path, const struct sc_diff_opts *o,
+		     struct sc_diff *d)
+{
+	struct scenario *sc;
+	struct sc_error err;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	ret = scenario_load(path, &sc, &err);
+	if (ret) {
+		fflush(o->out);
+		fprintf(stderr, "%s\n", err.msg);
+		return ret;
+	}
+	ret = sc_diff_run(sc, o, d);
+	if (!ret)
+		sc_diff_summary(sc, d, o->out);
+	fflush(o->out);
+	scenario_free(sc);
+	return ret;
+}
+
+static bool parse_ulong(const char *s, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 0);
+	return !errno && *s && !*end && s[0] != '-';
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "random", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "max-pool", required_argument, NULL, 'm' },
+		{ "no-shrink", no_argument, NULL, 'n' },
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ "save", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_diff_opts o = { .out = stdout, .print = true };
+	struct sc_random_opts ro = {
+		.seed = 1, .max_pool = 520, .shrink = true, .out = stdout,
+	};
+	unsigned int agree = 0, differ = 0, partial = 0, not_run = 0, bad = 0;
+	bool random = false;
+	struct sc_diff d;
+	char why[512];
+	long n;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			random = true;
+			if (!parse_ulong(optarg, &ro.count))
+				goto bad_number;
+			break;
+		case 's':
+			if (!parse_ulong(optarg, (unsigned long *)&ro.seed))
+				goto bad_number;
+			break;
+		case 'm':
+			if (!parse_ulong(optarg, &ro.max_pool) ||
+			    ro.max_pool < 8)
+				goto bad_number;
+			break;
+		case 'n':
+			ro.shrink = false;
+			break;
+		case 'k':
+			ro.keep_going = true;
+			break;
+		case 'S':
+			ro.save_dir = optarg;
+			break;
+		case 'v':
+			o.verbose = ro.verbose = true;
+			break;
+		case 'q':
+			o.print = false;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "hugewalk diff: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "hugewalk diff: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		}
+	}
+	if (random == (optind < argc)) {
+		fprintf(stderr, "hugewalk diff: give scenario files or --random N, not %s\n",
+			random ? "both" : "neither");
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	if (!sc_kernel_available(why, sizeof(why))) {
+		printf("NOT RUN: %s\n", why);
+		return EXIT_NOT_RUN;
+	}
+	if (random) {
+		n = sc_random_diff(&ro);
+		if (n == -ENODEV)
+			return EXIT_NOT_RUN;
+		return n ? 1 : 0;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (diff_file(argv[i], &o, &d)) {
+			bad++;
+			continue;
+		}
+		if (d.not_run)
+			not_run++;
+		else if (d.ndiffs)
+			differ++;
+		else if (d.partial)
+			partial++;
+		else
+			agree++;
+	}
+	printf("%u agree, %u differ, %u compared in part, %u not run",
+	       agree, differ, partial, not_run);
+	if (bad)
+		printf(", %u with errors", bad);
+	printf("\n");
+	if (differ || bad)
+		return 1;
+	return not_run ? EXIT_NOT_RUN : 0;
+
+bad_number:
+	fprintf(stderr, "hugewalk diff: '%s' is not a valid number for %s\n",
+		optarg, argv[optind - 1]);
+	return EXIT_USAGE;
 }
 
 /* ---- policies ---------------------------------------------------------- */
@@ -238,6 +414,7 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "run", cmd_run },
+	{ "diff", cmd_diff },
 	{ "policies", cmd_policies },
 	{ "help", cmd_help },
 };

@@ -240,12 +240,65 @@ struct sc_backend {
 	 * -EOPNOTSUPP when this backend cannot measure @key. */
 	int (*stat)(void *be, int proc, enum sc_key key, unsigned long *val);
 
+	/*
+	 * Why this machine stopped running the scenario as written, from
+	 * the op just run on (an address it cannot use, a pool it cannot
+	 * grow, an op it cannot reproduce), or NULL.  The executor stops
+	 * there.  May be NULL: the machine never diverges.
+	 */
+	const char *(*diverged)(void *be);
+
 	void (*draw)(void *be, FILE *out);			/* model-only */
 	int (*check)(void *be, FILE *out);			/* model-only */
 	unsigned long (*violations)(void *be, FILE *out);	/* model-only */
 };
 
 extern const struct sc_backend sc_model_backend;
+extern const struct sc_backend sc_kernel_backend;
+
+/* Why the kernel backend's last open failed ("" if it did not). */
+const char *sc_kernel_last_error(void);
+
+/**
+ * sc_kernel_available() - can the kernel backend run on this machine?
+ * @why: where the reason goes when it cannot.
+ * @size: its size.
+ *
+ * Checks without changing anything: root, a 2 MiB hugetlb pool nobody
+ * else uses, memfd_create(MFD_HUGETLB).  Whether the pool can grow is
+ * known only by growing it, which the backend's open does.
+ *
+ * Return: true, or false with the reason in @why.
+ */
+bool sc_kernel_available(char *why, size_t size);
+
+/* ---- what a run observed, for comparing two backends -------------------- */
+
+/* The system counters a trace records after every op. */
+enum { SC_OBS_TOTAL, SC_OBS_FREE, SC_OBS_RSVD, SC_OBS_NR_SYS };
+#define SC_OBS_NONE	((unsigned long)-1)	/* not measurable */
+
+/* What one op showed on one backend. */
+struct sc_obs {
+	bool ran;		/* the backend was called for it */
+	int ret;		/* 0, -errno, or (accesses) a signal */
+	uint64_t at;		/* where the signal was raised */
+	bool measured;		/* its faults were measured */
+	unsigned long faults;	/* faults of the acting process during it */
+	uint64_t *tags;		/* read: each page's tag, in order */
+	unsigned int ntags;
+	unsigned long sys[SC_OBS_NR_SYS];	/* after it, or SC_OBS_NONE */
+	unsigned long *rss;	/* after it, by name index, or SC_OBS_NONE */
+};
+
+struct sc_trace {
+	size_t nops;
+	struct sc_obs *obs;	/* one per op of the scenario */
+	size_t stop;		/* the op the machine diverged at, or nops */
+	char why[512];		/* why it diverged */
+};
+
+void sc_trace_free(struct sc_trace *t);
 
 /* ---- the executor ------------------------------------------------------ */
 
@@ -256,6 +309,7 @@ struct sc_run_opts {
 	bool quiet;		/* only diagnostics and the summary */
 	FILE *out;		/* the trace */
 	FILE *err;		/* diagnostics */
+	struct sc_trace *trace;	/* if not NULL: record every observable */
 };
 
 struct sc_result {
@@ -263,6 +317,8 @@ struct sc_result {
 	unsigned int expectations;	/* expectations checked */
 	unsigned int failed;		/* expectations or ops that failed */
 	unsigned int skipped;		/* model-only items skipped */
+	int stopped_line;		/* the machine diverged here; 0: no */
+	char stopped[512];		/* why (sc_backend.diverged) */
 };
 
 /**

@@ -28,9 +28,15 @@ static int run_access(struct runner *r, const struct sc_op *op, uint64_t *at)
 	bool write = op->kind == SC_WRITE;
 	uint64_t first = 0, bad_addr = 0, bad_tag = 0;
 	bool mixed = false, bad = false;
+	struct sc_obs *obs = write ? NULL : r->cur;
 	uint64_t i;
 	int ret = 0;
 
+	if (obs) {
+		obs->tags = calloc(op->count, sizeof(*obs->tags));
+		if (!obs->tags)
+			obs = NULL;
+	}
 	for (i = 0; i < op->count; i++) {
 		uint64_t addr = op->addr + i * HW_HPAGE_SIZE;
 		uint64_t tag = op->tag;
@@ -42,6 +48,8 @@ static int run_access(struct runner *r, const struct sc_op *op, uint64_t *at)
 		}
 		if (write)
 			continue;
+		if (obs)
+			obs->tags[obs->ntags++] = tag;
 		if (!i)
 			first = tag;
 		else if (tag != first)
@@ -216,6 +224,8 @@ static void run_model_only(struct runner *r, const struct sc_op *op)
 	}
 	fflush(r->o->out);
 	broken = r->be->check(r->m, r->o->err);
+	if (r->cur)
+		r->cur->ret = broken;	/* not compared: ran stays false */
 	sc_note(r, broken ? "FAILED" : "ok, invariants hold");
 	r->res->expectations++;
 	if (broken) {
@@ -244,6 +254,13 @@ static void run_call(struct runner *r, const struct sc_op *op)
 		measured = !sc_stat_of(r, op->proc, SC_KEY_FAULTS, &f1);
 	n = f1 - f0;
 
+	if (r->cur) {
+		r->cur->ran = ret != -ENOSYS || has_hook(r->be, op->kind);
+		r->cur->ret = ret;
+		r->cur->at = at;
+		r->cur->measured = measured;
+		r->cur->faults = n;
+	}
 	sc_note(r, "%s", sc_outcome(ret, access, b, sizeof(b)));
 	if (access && ret > 0)
 		sc_note(r, " at 0x%llx", (unsigned long long)at);
@@ -252,6 +269,49 @@ static void run_call(struct runner *r, const struct sc_op *op)
 	sc_note(r, "%s", r->detail);
 	sc_check_result(r, op, ret, access, at);
 	sc_check_faults(r, op, measured, n);
+}
+
+/* The counters after an op, for a trace. */
+static void snapshot(struct runner *r, struct sc_obs *obs)
+{
+	static const enum sc_key sys[SC_OBS_NR_SYS] = {
+		[SC_OBS_TOTAL] = SC_KEY_TOTAL,
+		[SC_OBS_FREE] = SC_KEY_FREE,
+		[SC_OBS_RSVD] = SC_KEY_RSVD,
+	};
+	unsigned long v;
+
+	for (int k = 0; k < SC_OBS_NR_SYS; k++)
+		obs->sys[k] = sc_stat_of(r, -1, sys[k], &v) ? SC_OBS_NONE : v;
+	obs->rss = calloc(r->sc->nnames + 1, sizeof(*obs->rss));
+	if (!obs->rss)
+		return;
+	for (size_t i = 0; i < r->sc->nnames; i++) {
+		obs->rss[i] = SC_OBS_NONE;
+		if (r->alive[i] && r->sc->names[i].kind == SC_NAME_PROC &&
+		    !sc_stat_of(r, (int)i, SC_KEY_RSS, &v))
+			obs->rss[i] = v;
+	}
+}
+
+/* Did the machine stop running the scenario as written at @op? */
+static void check_diverged(struct runner *r, const struct sc_op *op,
+			   size_t idx)
+{
+	const char *why;
+
+	if (!r->be->diverged || !(why = r->be->diverged(r->m)))
+		return;
+	r->stopped = true;
+	r->res->stopped_line = op->pos.line;
+	snprintf(r->res->stopped, sizeof(r->res->stopped), "%s", why);
+	if (r->o->trace) {
+		r->o->trace->stop = idx;
+		snprintf(r->o->trace->why, sizeof(r->o->trace->why), "%s",
+			 why);
+	}
+	sc_diag(r, op, "the %s machine cannot run the scenario as written from here: %s",
+		r->be->name, why);
 }
 
 static void run_op(struct runner *r, const struct sc_op *op)
@@ -274,6 +334,9 @@ static void run_op(struct runner *r, const struct sc_op *op)
 	} else {
 		run_call(r, op);
 	}
+	check_diverged(r, op, (size_t)(op - r->sc->ops));
+	if (r->cur && !r->stopped)
+		snapshot(r, r->cur);
 
 	if (!o->quiet) {
 		w = (int)strlen(op->text);
@@ -319,6 +382,18 @@ static int check_policies(const struct scenario *sc,
 	return bad ? -EINVAL : 0;
 }
 
+void sc_trace_free(struct sc_trace *t)
+{
+	if (!t->obs)
+		return;
+	for (size_t i = 0; i < t->nops; i++) {
+		free(t->obs[i].tags);
+		free(t->obs[i].rss);
+	}
+	free(t->obs);
+	t->obs = NULL;
+}
+
 int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 		 const struct sc_run_opts *opts, struct sc_result *res)
 {
@@ -327,6 +402,15 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	if (opts->trace) {
+		memset(opts->trace, 0, sizeof(*opts->trace));
+		opts->trace->nops = sc->nops;
+		opts->trace->stop = sc->nops;
+		opts->trace->obs = calloc(sc->nops + 1,
+					  sizeof(*opts->trace->obs));
+		if (!opts->trace->obs)
+			return -ENOMEM;
+	}
 	r.alive = calloc(sc->nnames + 1, sizeof(*r.alive));
 	if (!r.alive)
 		return -ENOMEM;
@@ -349,8 +433,13 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 	}
 	if (opts->draw && !opts->quiet && be->draw)
 		sc_draw(&r, false, true);
-	for (size_t i = 0; i < sc->nops; i++)
+	for (size_t i = 0; i < sc->nops && !r.stopped; i++) {
+		r.cur = opts->trace ? &opts->trace->obs[i] : NULL;
 		run_op(&r, &sc->ops[i]);
+	}
+	r.cur = NULL;
+	if (r.stopped)
+		res->failed++;
 
 	if (be->violations) {
 		char *text = NULL;

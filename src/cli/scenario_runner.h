@@ -21,6 +21,8 @@ struct runner {
 	char dbuf[4096];	/* its diagnostics */
 	size_t dlen;
 	char *last_draw;	/* the drawing printed last */
+	struct sc_obs *cur;	/* the current op's observables, or NULL */
+	bool stopped;		/* the machine diverged: run no more ops */
 };
 
 /* The trace line of the current op: its result, then what it saw. */

@@ -78,7 +78,9 @@ static unsigned int hugetlb_wp(struct hw_mm *mm, struct vm_area_struct *vma,
 /*
  * hugetlb_no_page() - the entry is empty: find or allocate the folio and
  * map it.
- * Context: mmap_lock (read), fault mutex, vma lock (read).
+ * Context: mmap_lock (read), fault mutex, vma lock (read); on
+ * VM_FAULT_RETRY (a userfault) it dropped the fault mutex and the vma
+ * lock, and mmap_lock unless FAULT_FLAG_RETRY_NOWAIT.
  */
 static unsigned int hugetlb_no_page(struct hw_mm *mm,
 				    struct vm_area_struct *vma,
@@ -99,6 +101,10 @@ static unsigned int hugetlb_no_page(struct hw_mm *mm,
 
 	folio = filemap_lock_hugetlb_folio(mapping, idx);
 	if (!folio) {
+		/* The monitor provides the missing page: it may sleep. */
+		if (userfaultfd_missing(vma))
+			return hugetlb_handle_userfault(vma, address, idx,
+							flags);
 		folio = alloc_hugetlb_folio(vma, address);
 		if (!folio)
 			return VM_FAULT_SIGBUS;
@@ -155,12 +161,20 @@ unsigned int hugetlb_fault(struct hw_mm *mm, struct vm_area_struct *vma,
 
 	/*
 	 * The early look at the entry (for a migration entry, before 6.3
-	 * without the vma lock): call site SITE_HUGETLB_FAULT.
+	 * without the vma lock): call site SITE_HUGETLB_FAULT.  A fault
+	 * that meets a migration entry sleeps until the migration is over
+	 * and returns: the access is retried, and finds the new folio.
 	 */
 	taken = hugetlb_walk_begin(SITE_HUGETLB_FAULT, vma);
 	ptep = hugetlb_walk(vma, address, HPAGE_SIZE);
-	if (ptep)
+	if (ptep) {
 		entry = huge_ptep_get(ptep);
+		if (unlikely(is_hugetlb_migration_entry(entry))) {
+			/* Ends the walk: drops what the policy took. */
+			migration_entry_wait_huge(vma, ptep, taken);
+			return 0;
+		}
+	}
 	hugetlb_walk_end(vma, taken);
 
 	hash = hugetlb_fault_mutex_hash(mapping, idx);
@@ -176,8 +190,18 @@ unsigned int hugetlb_fault(struct hw_mm *mm, struct vm_area_struct *vma,
 	entry = huge_ptep_get(ptep);
 	if (huge_pte_none(entry)) {
 		ret = hugetlb_no_page(mm, vma, address, ptep, flags);
+		if (ret & VM_FAULT_RETRY) {
+			/* A userfault dropped our locks; @vma may be gone. */
+			site_exit();
+			return ret;
+		}
 		goto out_unlock;
 	}
+	/*
+	 * The migrator holds this fault mutex from its first migration
+	 * entry to its last (migrate.c), so none can be seen here.
+	 */
+	VM_BUG_ON(is_hugetlb_migration_entry(entry));
 	if ((flags & FAULT_FLAG_WRITE) && !huge_pte_write(entry)) {
 		ptl = huge_pte_lock(ptep);
 		if (huge_ptep_get(ptep).pte == entry.pte)
@@ -201,8 +225,12 @@ unsigned int handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 {
 	unsigned int ret = hugetlb_fault(vma->vm_mm, vma, addr, flags);
 
-	/* mm_account_fault(): errors are not counted, GUP faults are. */
-	if (!(ret & VM_FAULT_ERROR))
+	/*
+	 * mm_account_fault(): errors are not counted, GUP faults are; a
+	 * fault to be retried counts once, when retried (and its @vma may
+	 * be gone by now).
+	 */
+	if (!(ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)))
 		atomic_long_inc(&vma->vm_mm->minflt);
 	return ret;
 }
@@ -230,6 +258,9 @@ static bool cpu_access(struct vm_area_struct *vma, unsigned long addr,
 		if (pte_present(pte) && (!write || huge_pte_write(pte))) {
 			folio = pfn_to_folio(vma->vm_mm->sys, pte_pfn(pte));
 			folio_get(folio);
+			/* The MMU sets the accessed bit rmap's aging clears. */
+			if (!huge_pte_young(pte))
+				set_huge_pte_at(ptep, huge_pte_mkyoung(pte));
 		}
 		spin_unlock(ptl);
 	}
@@ -243,6 +274,36 @@ static bool cpu_access(struct vm_area_struct *vma, unsigned long addr,
 		*tag = READ_ONCE(folio->tag);
 	folio_put(folio);
 	return true;
+}
+
+/*
+ * do_user_fault() - the arch fault handler's loop (do_user_addr_fault()):
+ * a fault that returns VM_FAULT_RETRY dropped mmap_lock (a userfault
+ * slept); take it again, look the VMA up again, and fault again with
+ * FAULT_FLAG_TRIED.
+ * Context: mmap_lock (read), held again on return.
+ * Return: handle_mm_fault()'s result, or VM_FAULT_SIGSEGV if the VMA
+ * went away or lost the access meanwhile.
+ */
+static unsigned int do_user_fault(struct hw_mm *mm,
+				  struct vm_area_struct **vmap,
+				  unsigned long addr, bool write)
+{
+	unsigned long need = write ? VM_WRITE : VM_READ;
+	unsigned int flags = FAULT_FLAG_ALLOW_RETRY |
+			     (write ? FAULT_FLAG_WRITE : 0);
+	unsigned int ret;
+
+	for (;;) {
+		ret = handle_mm_fault(*vmap, addr, flags);
+		if (!(ret & VM_FAULT_RETRY))
+			return ret;
+		flags |= FAULT_FLAG_TRIED;
+		down_read(&mm->mmap_lock);
+		*vmap = vma_lookup(mm, addr);
+		if (!*vmap || !((*vmap)->vm_flags & need))
+			return VM_FAULT_SIGSEGV;
+	}
 }
 
 int hw_access(struct hw_mm *mm, uint64_t addr, bool write, uint64_t *tag)
@@ -260,8 +321,7 @@ int hw_access(struct hw_mm *mm, uint64_t addr, bool write, uint64_t *tag)
 	for (tries = 0; !cpu_access(vma, addr, write, tag); tries++) {
 		/* Others may unmap what we fault in, never forever. */
 		BUG_ON(tries > 100000);
-		ret = handle_mm_fault(vma, addr,
-				      write ? FAULT_FLAG_WRITE : 0);
+		ret = do_user_fault(mm, &vma, addr, write);
 		if (ret & VM_FAULT_SIGBUS) {
 			sig = SIGBUS;
 			break;

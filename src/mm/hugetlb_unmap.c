@@ -290,6 +290,18 @@ int copy_hugetlb_page_range(struct hw_mm *dst, struct hw_mm *src,
 			folio_get(folio);
 			atomic_inc(&folio->_mapcount);
 			atomic_long_inc(&dst->hugetlb_usage);
+		} else if (is_hugetlb_migration_entry(pte)) {
+			/*
+			 * A migration of the file page began after vma_link()
+			 * put the child's VMA in i_mmap: copy the entry (it
+			 * holds no reference), and remove_migration_ptes()
+			 * will find it in both.  Neither side stays writable.
+			 */
+			if (is_writable_migration_entry(pte)) {
+				pte = make_readable_migration_entry(pte);
+				set_huge_pte_at(src_pte, pte);
+			}
+			set_huge_pte_at(dst_pte, pte);
 		}
 		spin_unlock(dst_ptl);
 		spin_unlock(src_ptl);

@@ -16,12 +16,25 @@
 /* fault flags */
 #define FAULT_FLAG_WRITE	0x1
 #define FAULT_FLAG_GUP		0x2	/* from get_user_pages */
+/*
+ * The caller can take VM_FAULT_RETRY: the fault may drop mmap_lock and
+ * sleep (a userfault), and the caller then takes mmap_lock again, looks
+ * the VMA up again and retries with FAULT_FLAG_TRIED.  With
+ * FAULT_FLAG_RETRY_NOWAIT too, the fault returns VM_FAULT_RETRY without
+ * sleeping and with mmap_lock still held (FOLL_NOWAIT).
+ */
+#define FAULT_FLAG_ALLOW_RETRY	0x4
+#define FAULT_FLAG_RETRY_NOWAIT	0x8
+#define FAULT_FLAG_TRIED	0x20
 
 /* vm_fault_t bits returned by hugetlb_fault() */
 #define VM_FAULT_OOM		0x1
 #define VM_FAULT_SIGBUS		0x2
 #define VM_FAULT_SIGSEGV	0x4
 #define VM_FAULT_ERROR	(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)
+/* Not done: retry.  mmap_lock was dropped unless FAULT_FLAG_RETRY_NOWAIT;
+ * the VMA may be gone, so do not touch it. */
+#define VM_FAULT_RETRY		0x400
 
 /* ---- pgtable.c: page-table pages, populate and free paths --------------- */
 int pt_allocator_init(struct hw_system *sys);
@@ -207,15 +220,182 @@ bool range_fully_mapped(struct hw_mm *mm, unsigned long start,
 int __split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below);
 void exit_mmap(struct hw_mm *mm);
 
-/* ---- gup.c -------------------------------------------------------------- */
+/* ---- gup.c, gup_fast.c -------------------------------------------------- */
+/* gup_flags: the public HW_FOLL_* bits under their kernel names. */
+#define FOLL_WRITE	HW_FOLL_WRITE
+#define FOLL_NOWAIT	HW_FOLL_NOWAIT
+#define FOLL_FAST_ONLY	HW_FOLL_FAST_ONLY
+#define FOLL_TRIED	0x100	/* internal: a retry after VM_FAULT_RETRY */
+
+/*
+ * struct hw_page is the model's struct page: a huge page's head page,
+ * which is its folio.  Convert only with these two.
+ */
+static inline struct hw_page *folio_head_page(struct folio *folio)
+{
+	return (struct hw_page *)folio;
+}
+
+static inline struct folio *page_folio(const struct hw_page *page)
+{
+	return (struct folio *)page;
+}
+
 /* faultin_page_range() for MADV_POPULATE_*: Context: mmap_lock (read). */
 long faultin_page_range(struct hw_mm *mm, unsigned long start,
 			unsigned long end, bool write);
+long follow_hugetlb_page(struct vm_area_struct *vma, struct hw_page **pages,
+			 unsigned long *position, unsigned long *nr_pages,
+			 long i, unsigned int flags, int *locked);
+/* Context: mmap_lock (read).  Return: the folio, referenced, or NULL. */
+struct folio *hugetlb_follow_page_mask(struct vm_area_struct *vma,
+				       unsigned long address,
+				       unsigned int flags, pte_t *entry);
+/*
+ * Context: mmap_lock of @mm (read); with @locked, it may be dropped (to
+ * sleep in a userfault) and *@locked then says whether it is held.
+ */
+long get_user_pages_remote(struct hw_mm *mm, unsigned long start,
+			   unsigned long nr_pages, unsigned int gup_flags,
+			   struct hw_page **pages, int *locked);
+void unpin_user_pages(struct hw_page **pages, unsigned long npages);
+/* The lockless walk alone.  Context: no lock of @mm needed. */
+unsigned long gup_fast(struct hw_mm *mm, unsigned long start,
+		       unsigned long nr_pages, unsigned int gup_flags,
+		       struct hw_page **pages);
+/* Context: no lock held; takes @mm's mmap_lock for the slow path. */
+long get_user_pages_fast(struct hw_mm *mm, unsigned long start,
+			 unsigned long nr_pages, unsigned int gup_flags,
+			 struct hw_page **pages, unsigned long *nr_fast);
+
+/* ---- pagewalk.c: walk_page_range() and its hugetlb walker -------------- */
+struct mm_walk;
+
+/* The callbacks of a walk (include/linux/pagewalk.h); 0 goes on. */
+struct mm_walk_ops {
+	/*
+	 * A huge page's entry, @pte (not NULL), for [addr, next) inside it.
+	 * Context: inside the walk_hugetlb_range call site: what the
+	 * policy gives it, so it must not sleep (the RFC: RCU).
+	 */
+	int (*hugetlb_entry)(pte_t *pte, unsigned long hmask,
+			     unsigned long addr, unsigned long next,
+			     struct mm_walk *walk);
+	/*
+	 * [addr, next) has no table (depth -1: the kernel's "unknown"),
+	 * or, with walk->vma NULL, no VMA at all.
+	 */
+	int (*pte_hole)(unsigned long addr, unsigned long next, int depth,
+			struct mm_walk *walk);
+};
+
+struct mm_walk {
+	const struct mm_walk_ops *ops;
+	struct hw_mm *mm;
+	struct vm_area_struct *vma;	/* NULL in a hole between VMAs */
+	void *private;
+};
+
+/*
+ * walk_page_range() - call @ops for [start, end) of @mm, VMA by VMA and
+ * hole by hole.  Context: mmap_lock (read).  Return: 0, or the first
+ * non-zero value a callback returned.
+ */
+int walk_page_range(struct hw_mm *mm, unsigned long start, unsigned long end,
+		    const struct mm_walk_ops *ops, void *private);
 
 /* ---- rmap.c ------------------------------------------------------------- */
+/* page_vma_mapped_walk() flag: find a migration entry, not a page. */
+#define PVMW_MIGRATION	0x2
+
+/*
+ * struct page_vma_mapped_walk - where does @vma map the folio of @pfn
+ * at @address?  page_vma_mapped_walk() returns true with @pte and its
+ * @ptl held (and the call site's protection taken) for each mapping,
+ * false when there is none left, everything dropped.  A caller that
+ * stops early calls page_vma_mapped_walk_done().
+ */
+struct page_vma_mapped_walk {
+	unsigned long pfn;
+	struct vm_area_struct *vma;
+	unsigned long address;
+	unsigned int flags;
+	pte_t *pte;
+	spinlock_t *ptl;
+	unsigned int taken;		/* hugetlb_walk_begin()'s mask */
+	bool in_site;
+};
+
+/* Context: i_mmap_rwsem of the VMA's file (the rmap walk's). */
+bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw);
+void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw);
+/* Context: folio locked; i_mmap_rwsem of its mapping held for write. */
 bool try_to_unmap(struct folio *folio);
-int migrate_hugetlb_folio(struct hw_system *sys,
-			  struct address_space *mapping, struct folio *folio);
+void try_to_migrate(struct folio *folio);
+/*
+ * Context: mmap_lock (read), nothing else.  Return: how many of
+ * @folio's mappings had been accessed since the last call (their
+ * accessed bits are cleared).
+ */
+int folio_referenced(struct folio *folio, struct address_space *mapping);
+/*
+ * rmap_walk_locked() for a page-cache folio: call @rmap_one for every
+ * VMA of @mapping that maps file page @folio->index, with the address
+ * that maps it there, until it returns false.
+ * Context: i_mmap_rwsem of @mapping.
+ */
+void rmap_walk_file_locked(struct folio *folio, struct address_space *mapping,
+			   bool (*rmap_one)(struct folio *folio,
+					    struct vm_area_struct *vma,
+					    unsigned long addr, void *arg),
+			   void *arg);
+
+/* ---- migrate.c ---------------------------------------------------------- */
+void migration_wq_init(struct hw_system *sys);
+void migration_wq_exit(struct hw_system *sys);
+/*
+ * remove_migration_ptes() - replace @src's migration entries by entries
+ * of @dst (@src itself when the migration failed).
+ * Context: @src locked; i_mmap_rwsem of @mapping held for write.
+ */
+void remove_migration_ptes(struct address_space *mapping, struct folio *src,
+			   struct folio *dst);
+/*
+ * unmap_and_move_huge_page() - migrate page-cache folio @src of
+ * @mapping.  Context: mmap_lock (read); a reference on @src.
+ * Return: 0, -EAGAIN (busy: retry), -ENOMEM (no free huge page).
+ */
+int unmap_and_move_huge_page(struct hw_system *sys,
+			     struct address_space *mapping, struct folio *src);
+/*
+ * migration_entry_wait_huge() - a fault met a migration entry at @ptep
+ * inside its call site's walk (@taken): end the walk and sleep until
+ * the migration is over.  Context: mmap_lock (read); returns with only
+ * that held.
+ */
+void migration_entry_wait_huge(struct vm_area_struct *vma, pte_t *ptep,
+			       unsigned int taken);
+
+/* ---- userfaultfd.c ------------------------------------------------------ */
+/* Context: mmap_lock. */
+static inline bool userfaultfd_missing(struct vm_area_struct *vma)
+{
+	return READ_ONCE(vma->vm_flags) & VM_UFFD_MISSING;
+}
+/*
+ * hugetlb_handle_userfault() - hugetlb_no_page() found no page for a
+ * VM_UFFD_MISSING VMA: hand the fault to the monitor.
+ * Context: mmap_lock (read), the fault mutex of @idx, vma lock (read).
+ * Return: VM_FAULT_RETRY with the fault mutex and the vma lock dropped,
+ * and mmap_lock too unless FAULT_FLAG_RETRY_NOWAIT: the caller must not
+ * touch @vma again; or VM_FAULT_SIGBUS (the fault cannot wait: no
+ * FAULT_FLAG_ALLOW_RETRY) with every lock still held.
+ */
+unsigned int hugetlb_handle_userfault(struct vm_area_struct *vma,
+				      unsigned long address, unsigned long idx,
+				      unsigned int flags);
+/* fork without UFFD_FEATURE_EVENT_FORK: the child's copy is unregistered. */
+void dup_userfaultfd(struct vm_area_struct *new);
 
 /* ---- report.c ----------------------------------------------------------- */
 void report_walk_violation(struct vm_area_struct *vma);

@@ -41,6 +41,13 @@ struct folio {
 	bool anon;			/* private copy (MAP_PRIVATE) */
 	bool restore_reserve;		/* HPageRestoreReserve */
 	uint64_t tag;			/* the page's data, READ/WRITE_ONCE */
+	/*
+	 * Migration entries may point at it: set and cleared by the
+	 * migrator under the folio lock, read (acquire) by the faults
+	 * that sleep in migration_entry_wait_huge() (the kernel's
+	 * waiters sleep on PG_locked instead).
+	 */
+	bool migrating;
 	struct list_head lru;		/* hstate free list: hugetlb_lock */
 };
 
@@ -153,6 +160,8 @@ struct vm_area_struct {
 	/* Private VMAs: the reservation map, if this VMA owns it. */
 	struct resv_map *resv;
 	bool anon_vma;			/* holds anonymous (COW) folios */
+	/* vm_userfaultfd_ctx: where its uffd faults go; mmap_lock */
+	struct hw_uffd *vm_uffd_ctx;
 	struct list_head vm_list;	/* mm->mmap, sorted: mmap_lock */
 	struct list_head shared;	/* mapping->i_mmap: i_mmap_rwsem */
 };
@@ -173,6 +182,8 @@ struct hw_mm {
 /* ---- the system ---------------------------------------------------------- */
 
 #define NUM_FAULT_MUTEXES	64
+/* Wait queues of faults waiting out a migration, hashed by pfn. */
+#define MIGRATION_WQ_BITS	6
 
 struct pt_allocator {
 	struct mutex lock;
@@ -186,6 +197,8 @@ struct hw_system {
 	struct hstate hstate;
 	const struct hw_policy *policy;
 	struct mutex fault_mutex_table[NUM_FAULT_MUTEXES];
+	struct wait_queue_head migration_wq[1 << MIGRATION_WQ_BITS];
+	atomic_long_t nr_migration_waits;	/* faults that slept on one */
 	struct pt_allocator pta;
 	atomic_long_t nr_pagetables;	/* NR_PAGETABLE */
 	atomic_long_t nr_shared_pmds;	/* tables with pt_share_count > 0 */

@@ -510,6 +510,7 @@ struct hw_mm *hw_fork(struct hw_mm *parent, const char *name)
 			break;
 		}
 		new->vm_mm = child;
+		dup_userfaultfd(new);
 		/* Only the parent owns a private mapping's reservation. */
 		new->resv = NULL;
 		new->anon_vma = false;

@@ -101,6 +101,7 @@ struct ptdesc *pagetable_alloc(struct hw_system *sys, enum pt_level level)
 /* pagetable_dtor() - the destructor: the split ptl dies. */
 void pagetable_dtor(struct ptdesc *pt)
 {
+	hw_sched_point(SCHED_PT_DTOR, pt, pt->pt_level);
 	spin_lock_destroy(&pt->ptl);
 }
 
@@ -115,6 +116,7 @@ void pagetable_free(struct ptdesc *pt)
 	struct ptdesc *old;
 	int i;
 
+	hw_sched_point(SCHED_PT_FREE, pt, pt->pt_level);
 	BUG_ON(READ_ONCE(pt->pt_state) != PT_LIVE);
 	WRITE_ONCE(pt->pt_state, PT_FREED);
 	for (i = 0; i < 512; i++)

@@ -121,6 +121,9 @@ static inline void pt_check(const void *p, bool write)
 {
 	struct ptdesc *pt = virt_to_ptdesc(p);
 
+	/* The explorer may switch tasks before any entry access. */
+	hw_sched_point(write ? SCHED_PT_WRITE : SCHED_PT_READ, p,
+		       pt->pt_level);
 	if (unlikely(READ_ONCE(pt->pt_state) != PT_LIVE))
 		pt_bad_access(p, pt, write);
 }
@@ -168,10 +171,17 @@ static inline pmd_t pmdp_get(pmd_t *p)
 	return (pmd_t){ READ_ONCE(p->pmd) };
 }
 
+/*
+ * A huge pte names a folio that lockless walkers (pagemap, GUP-fast) read
+ * without the ptl: acquire here pairs with the release in
+ * set_huge_pte_at(), C11's spelling of the kernel's address dependency
+ * from the entry to the struct page it names, so a walker that finds an
+ * entry sees the folio as it was set up before being mapped.
+ */
 static inline pte_t huge_ptep_get(pte_t *p)
 {
 	pt_check(p, false);
-	return (pte_t){ READ_ONCE(p->pte) };
+	return (pte_t){ __atomic_load_n(&p->pte, __ATOMIC_ACQUIRE) };
 }
 
 static inline void set_pgd(pgd_t *p, pgd_t v)
@@ -207,11 +217,14 @@ static inline void pud_clear(pud_t *p)
 	set_pud(p, (pud_t){ 0 });
 }
 
-/* Caller holds the ptl of the table that holds @p. */
+/*
+ * Caller holds the ptl of the table that holds @p.  Release: pairs with
+ * the acquire in huge_ptep_get() (the folio's set-up before its entry).
+ */
 static inline void set_huge_pte_at(pte_t *p, pte_t v)
 {
 	pt_check(p, true);
-	WRITE_ONCE(p->pte, v.pte);
+	__atomic_store_n(&p->pte, v.pte, __ATOMIC_RELEASE);
 }
 
 static inline pte_t huge_ptep_get_and_clear(pte_t *p)
@@ -274,6 +287,68 @@ static inline pte_t pfn_huge_pte(unsigned long pfn, bool writable)
 			(writable ? _PAGE_RW | _PAGE_DIRTY : 0) };
 }
 
+/* The accessed ("young") bit: set by the CPU, cleared by rmap's aging. */
+static inline bool huge_pte_young(pte_t e) { return e.pte & _PAGE_ACCESSED; }
+
+static inline pte_t huge_pte_mkyoung(pte_t e)
+{
+	return (pte_t){ e.pte | _PAGE_ACCESSED };
+}
+
+static inline pte_t huge_pte_mkold(pte_t e)
+{
+	return (pte_t){ e.pte & ~_PAGE_ACCESSED };
+}
+
+/*
+ * Migration entries.  While a folio migrates, each entry mapping it is
+ * replaced by one of these: not present, _PAGE_SPECIAL set, the folio's
+ * pfn where a present entry keeps it, and two software bits remembering
+ * whether the mapping was writable and young, so that the entry of the
+ * new folio is made alike (the kernel's writable and readable migration
+ * swap entries; young since 6.1, "mm: remember young/dirty bit for page
+ * migrations").  A migration entry holds no reference and no mapcount on
+ * the folio.
+ */
+#define _PAGE_SWP_MIG_WRITE	(1UL << 10)	/* software */
+#define _PAGE_SWP_MIG_YOUNG	(1UL << 11)	/* software */
+
+static inline pte_t make_migration_entry(unsigned long pfn, bool writable,
+					 bool young)
+{
+	return (pte_t){ (pfn << PAGE_SHIFT) | _PAGE_SPECIAL |
+			(writable ? _PAGE_SWP_MIG_WRITE : 0) |
+			(young ? _PAGE_SWP_MIG_YOUNG : 0) };
+}
+
+/* is_hugetlb_entry_migration() in the kernel. */
+static inline bool is_hugetlb_migration_entry(pte_t e)
+{
+	return !(e.pte & _PAGE_PRESENT) && (e.pte & _PAGE_SPECIAL);
+}
+
+static inline bool is_writable_migration_entry(pte_t e)
+{
+	return is_hugetlb_migration_entry(e) && (e.pte & _PAGE_SWP_MIG_WRITE);
+}
+
+static inline bool is_migration_entry_young(pte_t e)
+{
+	return is_hugetlb_migration_entry(e) && (e.pte & _PAGE_SWP_MIG_YOUNG);
+}
+
+/* The same entry, no longer writable (mprotect, COW at fork). */
+static inline pte_t make_readable_migration_entry(pte_t e)
+{
+	return (pte_t){ e.pte & ~_PAGE_SWP_MIG_WRITE };
+}
+
+/* The pfn a migration entry keeps: pfn_swap_entry_to_page(). */
+static inline unsigned long migration_entry_pfn(pte_t e)
+{
+	return pte_pfn(e);
+}
+
 /* ---- tables: allocation and freeing (pgtable.c) ------------------------- */
 
 struct ptdesc *pagetable_alloc(struct hw_system *sys, enum pt_level level);
@@ -297,14 +372,20 @@ void pt_share_count_changed(struct ptdesc *pt, int old, int new);
 
 static inline void ptdesc_pmd_pts_inc(struct ptdesc *pt)
 {
-	int n = atomic_add_return(1, &pt->pt_share_count);
+	int n;
+
+	hw_sched_point(SCHED_PT_SHARE, pt, 1);
+	n = atomic_add_return(1, &pt->pt_share_count);
 
 	pt_share_count_changed(pt, n - 1, n);
 }
 
 static inline void ptdesc_pmd_pts_dec(struct ptdesc *pt)
 {
-	int n = atomic_add_return(-1, &pt->pt_share_count);
+	int n;
+
+	hw_sched_point(SCHED_PT_SHARE, pt, -1);
+	n = atomic_add_return(-1, &pt->pt_share_count);
 
 	BUG_ON(n < 0);
 	pt_share_count_changed(pt, n + 1, n);

@@ -49,7 +49,7 @@ void pt_bad_access(const void *p, struct ptdesc *pt, bool write)
 	lockdep_print_held_locks(out, t);
 	fprintf(out, "==================================================================\n");
 	fflush(out);
-	abort();
+	hw_report_fatal(HW_FINDING_UAF);
 }
 
 /*
@@ -84,7 +84,7 @@ void report_walk_violation(struct vm_area_struct *vma)
 	fprintf(out, "\nother info that might help us debug this:\n\n");
 	lockdep_print_held_locks(out, t);
 	fflush(out);
-	abort();
+	hw_report_fatal(HW_FINDING_WALK_RULE);
 }
 
 unsigned long hw_violations(struct hw_system *sys, FILE *out)

@@ -50,6 +50,7 @@ struct hw_system *hw_system_create(const struct hw_system_opts *opts)
 	INIT_LIST_HEAD(&sys->files);
 	for (i = 0; i < NUM_FAULT_MUTEXES; i++)
 		mutex_init(&sys->fault_mutex_table[i], &fault_mutex_class);
+	migration_wq_init(sys);
 
 	err = task_register("main", &sys->sink, sys);
 	if (err && err != -EBUSY)
@@ -69,6 +70,7 @@ out_pta:
 out_task:
 	task_unregister();
 out_free:
+	migration_wq_exit(sys);
 	free(sys);
 	errno = -err;
 	return NULL;
@@ -96,6 +98,7 @@ void hw_system_destroy(struct hw_system *sys)
 	BUG_ON(!list_empty(&sys->files));
 	hugetlb_pool_exit(sys);
 	pt_allocator_exit(sys);
+	migration_wq_exit(sys);
 	if (current->owner == sys)
 		task_unregister();
 	free(sys);

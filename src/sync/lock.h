@@ -38,6 +38,7 @@ enum {
 #define SPINLOCK_MAGIC	0xdead4eadU	/* the kernel's debug magic, too */
 #define SPINLOCK_DEAD	0x6b6b6b6bU
 
+#ifndef HW_EXPLORE
 typedef struct {
 	pthread_mutex_t m;
 	const struct lock_class *class;
@@ -53,6 +54,31 @@ struct rw_semaphore {
 	pthread_rwlock_t rw;
 	const struct lock_class *class;
 };
+#else
+/*
+ * The explore build (sync/explore/lock.c): tasks are coroutines on one
+ * thread, so a lock is who holds it; a task that finds it taken blocks
+ * in the explorer until the holder releases it.  Owners are task
+ * numbers plus one; 0 is free.
+ */
+typedef struct {
+	int owner;
+	const struct lock_class *class;
+	unsigned int magic;
+} spinlock_t;
+
+struct mutex {
+	int owner;
+	const struct lock_class *class;
+};
+
+struct rw_semaphore {
+	int writer;			/* owner, or 0 */
+	int readers;
+	int writers_waiting;		/* readers wait behind them */
+	const struct lock_class *class;
+};
+#endif
 
 void spin_lock_init(spinlock_t *l, const struct lock_class *class);
 void spin_lock_destroy(spinlock_t *l);	/* the ptl destructor */

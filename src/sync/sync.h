@@ -4,6 +4,7 @@
 #define HW_SYNC_SYNC_H
 
 #include "sync/compiler.h"
+#include "sync/sched.h"
 #include "sync/task.h"
 #include "sync/lock.h"
 #include "sync/rcu.h"

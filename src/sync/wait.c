@@ -27,26 +27,7 @@ void destroy_waitqueue_head(struct wait_queue_head *wq)
 	pthread_mutex_destroy(&wq->lock);
 }
 
-void __might_sleep(const char *fn)
-{
-	struct task_struct *t = current;
-	FILE *out = t->sink && t->sink->out ? t->sink->out : stderr;
-	int i;
-	bool atomic = t->rcu_read_depth > 0;
-
-	for (i = 0; i < t->lockdep_depth; i++)
-		if (t->held[i].class->rank >= RANK_PTL)
-			atomic = true;
-	if (!atomic)
-		return;
-	fprintf(out, "\nBUG: sleeping function called from invalid context at %s\n",
-		fn);
-	fprintf(out, "in_atomic(): 1, rcu nesting: %d, name: %s\n",
-		t->rcu_read_depth, t->comm);
-	lockdep_print_held_locks(out, t);
-	fflush(out);
-	abort();
-}
+/* __might_sleep() is the tracker's (lockdep.c): both builds share it. */
 
 unsigned long __wait_prepare(struct wait_queue_head *wq, const char *fn)
 {

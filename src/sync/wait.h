@@ -14,11 +14,18 @@
 
 #include <pthread.h>
 
+#ifndef HW_EXPLORE
 struct wait_queue_head {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned long seq;	/* bumped by every wake-up */
 };
+#else
+/* Explore build: a sleeper blocks in the explorer until seq moves. */
+struct wait_queue_head {
+	unsigned long seq;	/* bumped by every wake-up */
+};
+#endif
 
 void init_waitqueue_head(struct wait_queue_head *wq);
 void destroy_waitqueue_head(struct wait_queue_head *wq);

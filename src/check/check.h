@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The race explorer: harnesses (one per call site, in the shape of the
+ * series' reproducer), the engine that runs one schedule of a harness
+ * from its snapshot, the strategies that choose schedules, and the
+ * report of a finding with its interleaving and replay string.
+ *
+ *	struct race_engine e;
+ *	race_engine_init(&e, race_harness_find("follow_hugetlb_page"),
+ *			 "v6.1", false);
+ *	race_explore(&e, &(struct race_limits){ .strategy = RACE_DFS },
+ *		     &result);
+ */
+#ifndef HW_CHECK_CHECK_H
+#define HW_CHECK_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mm/internal.h"
+#include "sync/explore/explore.h"
+
+/* ---- harnesses (harness.c) ---------------------------------------------- */
+
+/*
+ * What a harness's setup builds.  Task bodies only read it: everything
+ * they change lives in the arena, restored before each schedule.
+ */
+struct race_ctx {
+	struct hw_system *sys;
+	struct hw_file *f;
+	struct hw_file *g;		/* another file, for table reuse */
+	struct hw_mm *a, *b, *c;
+	struct folio *folio;		/* page 0, referenced by setup */
+	struct hw_uffd *uffd;		/* A's userfaultfd, if registered */
+	void *priv;			/* a harness's own state, in the arena */
+	FILE *report;			/* where the checkers write */
+};
+
+struct race_task {
+	const char *name;		/* comm: "A:walker", ... */
+	void (*body)(struct race_ctx *ctx);
+};
+
+#define RACE_MAX_TASKS	4
+
+/*
+ * struct race_harness - one call site's race, as a table entry: the site
+ * a walker task goes through, how the system is set up (a shared PMD
+ * table between mms A and B, say), and the task bodies that run
+ * concurrently from there.
+ */
+struct race_harness {
+	const char *name;		/* the call site, as reports name it */
+	enum hw_site site;
+	const char *walker;		/* what reaches the site, one line */
+	int (*setup)(struct race_ctx *ctx, const char *policy);
+	struct race_task tasks[RACE_MAX_TASKS];	/* ends at a NULL name */
+};
+
+extern const struct race_harness race_harnesses[];
+extern const int nr_race_harnesses;
+const struct race_harness *race_harness_find(const char *name);
+
+/* ---- the engine (engine.c) ---------------------------------------------- */
+
+#define RACE_REPORT_SIZE	(64 * 1024)
+
+struct race_engine {
+	const struct race_harness *h;
+	const char *policy;
+	bool mutant;			/* grace periods do not wait */
+	struct race_ctx ctx;
+	struct xs_snapshot snap;
+	int nr_tasks;			/* the harness's, without RCU's */
+	char *report_buf;
+	FILE *report;
+	unsigned long schedules;	/* run so far */
+	unsigned long points;		/* scheduling points, summed */
+};
+
+int race_engine_init(struct race_engine *e, const struct race_harness *h,
+		     const char *policy, bool mutant);
+void race_engine_destroy(struct race_engine *e);
+/*
+ * race_run_one() - restore the snapshot, spawn the harness's tasks, run
+ * them with @ops choosing, then check the invariants.
+ * Return: the finding (HW_FINDING_NONE for a clean schedule).
+ */
+enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
+			     void *ctx);
+/* The report's title ("BUG: KASAN: use-after-free in ..."), or "". */
+void race_report_title(const struct race_engine *e, char *buf, size_t len);
+
+/* ---- schedules and strategies (strategy.c) ------------------------------ */
+
+/* A schedule: the task chosen at each decision, and what was possible. */
+struct race_sched {
+	int *chosen;
+	signed char *cur;		/* task that could go on, or -1 */
+	unsigned int *runnable;
+	unsigned int *tried;		/* DFS: alternatives explored */
+	int *pre;			/* DFS: preemptions before */
+	unsigned long len, cap;
+};
+
+/* A deviation from the default rule (go on; else the lowest runnable). */
+struct race_dev {
+	unsigned long at;		/* decision number */
+	int task;
+};
+
+struct race_replay {
+	char harness[64];
+	char policy[32];
+	bool mutant;
+	struct race_dev *devs;
+	int nr_devs;
+};
+
+enum race_strategy {
+	RACE_DFS,		/* preemption-bounded, exhaustive per bound */
+	RACE_PCT,		/* probabilistic concurrency testing */
+	RACE_RANDOM,		/* uniform choice at each decision */
+};
+
+struct race_limits {
+	enum race_strategy strategy;
+	int bound;			/* DFS: largest preemption bound */
+	int depth;			/* PCT: bug depth d */
+	uint64_t seed;
+	unsigned long max_schedules;	/* 0: no limit */
+	double max_seconds;		/* 0: no limit */
+	void (*progress)(const struct race_engine *e, int bound,
+			 double seconds);
+};
+
+struct race_result {
+	enum hw_finding finding;
+	char title[160];
+	unsigned long schedules;	/* until the finding, or in all */
+	double seconds;
+	bool exhaustive;		/* DFS explored every schedule */
+	int bound_done;			/* DFS: bounds explored completely */
+	int preemptions;		/* of the (shrunk) failing schedule */
+	unsigned long steps;		/* decisions in it */
+	char replay[4096];
+};
+
+/* Explore @e's harness until a finding or the limits. */
+int race_explore(struct race_engine *e, const struct race_limits *lim,
+		 struct race_result *res);
+
+/* Replay strings: "HARNESS/POLICY[+broken-gp]/AT:TASK,AT:TASK..." */
+int race_replay_parse(const char *s, struct race_replay *r);
+void race_replay_free(struct race_replay *r);
+/* Run @r's schedule once; record it in @s if not NULL. */
+enum hw_finding race_replay_run(struct race_engine *e,
+				const struct race_replay *r,
+				struct race_sched *s, FILE *trace_out,
+				bool full_trace);
+
+const char *race_finding_name(enum hw_finding f);
+
+#endif

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine: one harness under one policy, set up once and snapshotted,
+ * then run schedule after schedule from the snapshot.
+ *
+ * Invariants kept:
+ *  - every schedule starts from the same arena bytes (the snapshot taken
+ *    after setup and after every RCU callback of the setup ran), with no
+ *    task holding anything, so a schedule depends only on the choices
+ *    made during it: replaying them reproduces it exactly;
+ *  - a schedule that ends without a checker's report is checked once
+ *    more, whole: hw_check_invariants() on the quiescent system;
+ *  - the checkers write into one memory buffer, rewound before each
+ *    schedule, so a finding's report is at hand without a file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/check.h"
+
+struct task_arg {
+	void (*body)(struct race_ctx *ctx);
+	struct race_ctx *ctx;
+};
+
+static struct task_arg task_args[RACE_MAX_TASKS];
+
+static void task_trampoline(void *arg)
+{
+	struct task_arg *a = arg;
+
+	a->body(a->ctx);
+}
+
+/**
+ * race_engine_init() - set @h up under @policy and snapshot it.
+ * @mutant: grace periods that do not wait for readers.
+ * Context: the explorer's thread; no schedule running.  Resets the
+ * arena: an engine set up before stays usable (its snapshot is its own),
+ * but the main task now belongs to this one's system.
+ * Return: 0, -EINVAL for an unknown policy, or the setup's error.
+ */
+int race_engine_init(struct race_engine *e, const struct race_harness *h,
+		     const char *policy, bool mutant)
+{
+	int err, i;
+
+	memset(e, 0, sizeof(*e));
+	if (!h || !hw_policy_lookup(policy))
+		return -EINVAL;
+	e->h = h;
+	e->policy = policy;
+	e->mutant = mutant;
+	e->report_buf = calloc(1, RACE_REPORT_SIZE);
+	if (!e->report_buf)
+		return -ENOMEM;
+	e->report = fmemopen(e->report_buf, RACE_REPORT_SIZE, "w");
+	if (!e->report) {
+		free(e->report_buf);
+		return -errno;
+	}
+	setvbuf(e->report, NULL, _IONBF, 0);
+	for (i = 0; i < RACE_MAX_TASKS && h->tasks[i].name; i++)
+		;
+	e->nr_tasks = i;
+
+	/* A fresh heap, and the main task of the new system. */
+	xs_reset();
+	task_unregister();
+	xs_arena_reset();
+	e->ctx.report = e->report;
+	err = h->setup(&e->ctx, policy);
+	if (err)
+		goto fail;
+	/* Callbacks of the setup run now: the snapshot has none pending. */
+	rcu_barrier();
+	err = xs_arena_snapshot(&e->snap);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	fclose(e->report);
+	free(e->report_buf);
+	e->report = NULL;
+	return err;
+}
+
+void race_engine_destroy(struct race_engine *e)
+{
+	if (e->report)
+		fclose(e->report);
+	free(e->report_buf);
+	xs_snapshot_free(&e->snap);
+	memset(e, 0, sizeof(*e));
+}
+
+enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
+			     void *ctx)
+{
+	enum hw_finding f;
+	int i;
+
+	xs_arena_restore(&e->snap);
+	rewind(e->report);
+	e->report_buf[0] = '\0';
+	xs_reset();
+	xs_set_broken_grace_period(e->mutant);
+	for (i = 0; i < e->nr_tasks; i++) {
+		task_args[i].body = e->h->tasks[i].body;
+		task_args[i].ctx = &e->ctx;
+		xs_spawn(e->h->tasks[i].name, task_trampoline, &task_args[i],
+			 &e->ctx.sys->sink, e->ctx.sys);
+	}
+	f = xs_run(ops, ctx, e->report);
+	if (f == HW_FINDING_NONE &&
+	    hw_check_invariants(e->ctx.sys, e->report) > 0)
+		f = HW_FINDING_INVARIANT;
+	fflush(e->report);
+	e->schedules++;
+	e->points += xs_nr_points();
+	return f;
+}
+
+/* The first line of the report that names the bug. */
+void race_report_title(const struct race_engine *e, char *buf, size_t len)
+{
+	static const char *const starts[] = {
+		"BUG:", "WARNING:", "kernel BUG", "invariant",
+	};
+	const char *p = e->report_buf, *end;
+	size_t i, n;
+
+	buf[0] = '\0';
+	while (p && *p) {
+		for (i = 0; i < ARRAY_SIZE(starts); i++) {
+			if (strncmp(p, starts[i], strlen(starts[i])))
+				continue;
+			end = strchr(p, '\n');
+			n = end ? (size_t)(end - p) : strlen(p);
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+const char *race_finding_name(enum hw_finding f)
+{
+	static const char *const names[NR_HW_FINDINGS] = {
+		[HW_FINDING_NONE] = "clean",
+		[HW_FINDING_UAF] = "use-after-free",
+		[HW_FINDING_BAD_LOCK] = "destroyed-lock",
+		[HW_FINDING_LOCKDEP] = "lockdep",
+		[HW_FINDING_WALK_RULE] = "walk-rule",
+		[HW_FINDING_ASSERT] = "lockdep-assert",
+		[HW_FINDING_SLEEP] = "sleep-in-atomic",
+		[HW_FINDING_BUG] = "BUG",
+		[HW_FINDING_DEADLOCK] = "deadlock",
+		[HW_FINDING_INVARIANT] = "invariant",
+		[HW_FINDING_ISOLATION] = "isolation",
+	};
+
+	return f < NR_HW_FINDINGS ? names[f] : "?";
+}

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Strategies: which schedules to run, and in what order.
+ *
+ *  - DFS with preemption bounding (Musuvathi and Qadeer, "Iterative
+ *    context bounding", PLDI 2007): every schedule with at most b
+ *    preemptions, for b = 0, 1, 2, ...; a preemption is a switch away
+ *    from a task that could have gone on.  Switches at a task's block
+ *    or end are free.  Stateless: each schedule is rerun from the
+ *    snapshot with the prefix of choices to keep, then the default rule.
+ *  - PCT (Burckhardt et al., ASPLOS 2010): random task priorities, and
+ *    d - 1 random points where the running task drops to the bottom; a
+ *    bug of depth d is found with probability at least 1/(n k^(d-1)).
+ *  - uniform random choice at every decision.
+ *
+ * Invariants kept:
+ *  - the default rule (the running task goes on; else the lowest
+ *    numbered runnable) is the same everywhere: DFS's continuation,
+ *    replay's choice between deviations, and what a replay string omits;
+ *  - DFS: tried[i] holds every task already explored at decision i under
+ *    the current prefix; pre[i] is the number of preemptions before i,
+ *    so an alternative at i is explored iff pre[i] plus its own cost is
+ *    within the bound; every schedule within the bound is run once per
+ *    bound (schedules of lower bounds run again at higher ones).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check/check.h"
+#include "check/strategy.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int race_sched_reserve(struct race_sched *s, unsigned long n)
+{
+	unsigned long cap = s->cap ? s->cap : 1024;
+	void *p;
+
+	if (n <= s->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+#define GROW(field) do {						\
+		p = realloc(s->field, cap * sizeof(*s->field));		\
+		if (!p)							\
+			return -ENOMEM;					\
+		s->field = p;						\
+	} while (0)
+	GROW(chosen);
+	GROW(cur);
+	GROW(runnable);
+	GROW(tried);
+	GROW(pre);
+#undef GROW
+	s->cap = cap;
+	return 0;
+}
+
+void race_sched_free(struct race_sched *s)
+{
+	free(s->chosen);
+	free(s->cur);
+	free(s->runnable);
+	free(s->tried);
+	free(s->pre);
+	memset(s, 0, sizeof(*s));
+}
+
+static inline int default_choice(int cur, unsigned int runnable)
+{
+	return cur >= 0 ? cur : __builtin_ctz(runnable);
+}
+
+/* xorshift64*: small, seedable, the same on every machine. */
+uint64_t race_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static int choose(void *ctx, int cur, unsigned int runnable)
+{
+	struct chooser *c = ctx;
+	struct race_sched *s = c->rec;
+	unsigned long i = c->n++;
+	int t, j, best;
+
+	if (i >= s->cap && race_sched_reserve(s, i + 1))
+		abort();
+	switch (c->kind) {
+	case CH_DFS:
+		t = i < c->prefix_len ? s->chosen[i]
+				      : default_choice(cur, runnable);
+		break;
+	case CH_REPLAY:
+		t = default_choice(cur, runnable);
+		while (c->next_dev < c->nr_devs && c->devs[c->next_dev].at < i)
+			c->next_dev++;
+		if (c->next_dev < c->nr_devs && c->devs[c->next_dev].at == i) {
+			int want = c->devs[c->next_dev++].task;
+
+			if (want >= 0 && want < 32 && (runnable & (1U << want)))
+				t = want;
+			else
+				c->diverged++;
+		}
+		break;
+	case CH_PCT:
+		for (j = 0; j < c->nr_change; j++) {
+			if (c->change[j] != i)
+				continue;
+			t = cur;
+			if (t < 0) {
+				best = -1;
+				for (t = 0; t < XS_MAX_TASKS; t++)
+					if ((runnable & (1U << t)) &&
+					    (best < 0 || c->prio[t] > c->prio[best]))
+						best = t;
+				t = best;
+			}
+			c->prio[t] = j;	/* below every initial priority */
+		}
+		best = -1;
+		for (t = 0; t < XS_MAX_TASKS; t++)
+			if ((runnable & (1U << t)) &&
+			    (best < 0 || c->prio[t] > c->prio[best]))
+				best = t;
+		t = best;
+		break;
+	default: {
+		int k = race_rand(&c->rng) % __builtin_popcount(runnable);
+
+		for (t = 0; ; t++)
+			if ((runnable & (1U << t)) && k-- == 0)
+				break;
+		break;
+	}
+	}
+	s->chosen[i] = t;
+	s->cur[i] = cur;
+	s->runnable[i] = runnable;
+	return t;
+}
+
+const struct xs_ops race_choose_ops = { .choose = choose };
+
+void chooser_init(struct chooser *c, enum chooser_kind kind,
+		  struct race_sched *rec)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->rec = rec;
+}
+
+/* Deviations of recorded schedule @s from the default rule. */
+int race_sched_devs(const struct race_sched *s, unsigned long len,
+		    struct race_dev **devs, int *preemptions)
+{
+	unsigned long i;
+	int n = 0, pre = 0;
+	struct race_dev *d = NULL;
+
+	for (i = 0; i < len; i++) {
+		if (s->chosen[i] == default_choice(s->cur[i], s->runnable[i]))
+			continue;
+		if (!(n & 15)) {
+			void *p = realloc(d, (n + 16) * sizeof(*d));
+
+			if (!p) {
+				free(d);
+				return -ENOMEM;
+			}
+			d = p;
+		}
+		d[n++] = (struct race_dev){ .at = i, .task = s->chosen[i] };
+		if (s->cur[i] >= 0)
+			pre++;
+	}
+	*devs = d;
+	if (preemptions)
+		*preemptions = pre;
+	return n;
+}
+
+/* ---- the exploration loop ---------------------------------------------- */
+
+struct budget {
+	const struct race_limits *lim;
+	double start, last_progress;
+	unsigned long start_schedules;
+};
+
+static bool over_budget(struct budget *b, struct race_engine *e, int bound)
+{
+	unsigned long done = e->schedules - b->start_schedules;
+	double t;
+
+	if (b->lim->max_schedules && done >= b->lim->max_schedules)
+		return true;
+	if ((done & 63) != 0)
+		return false;
+	t = now();
+	if (b->lim->progress && t - b->last_progress > 0.25) {
+		b->last_progress = t;
+		b->lim->progress(e, bound, t - b->start);
+	}
+	return b->lim->max_seconds && t - b->start >= b->lim->max_seconds;
+}
+
+enum dfs_end { DFS_FOUND, DFS_EXHAUSTED, DFS_BUDGET };
+
+static enum dfs_end dfs(struct race_engine *e, int bound, struct budget *b,
+			struct race_sched *s, enum hw_finding *found)
+{
+	struct chooser c;
+	unsigned long n, prefix_len = 0;
+	long i;
+	enum hw_finding f;
+
+	for (;;) {
+		chooser_init(&c, CH_DFS, s);
+		c.prefix_len = prefix_len;
+		f = race_run_one(e, &race_choose_ops, &c);
+		n = c.n;
+		s->len = n;
+		for (i = prefix_len; i < (long)n; i++)
+			s->tried[i] = 1U << s->chosen[i];
+		s->pre[0] = 0;
+		for (i = 0; i + 1 < (long)n; i++)
+			s->pre[i + 1] = s->pre[i] +
+				(s->cur[i] >= 0 && s->chosen[i] != s->cur[i]);
+		if (f != HW_FINDING_NONE) {
+			*found = f;
+			return DFS_FOUND;
+		}
+		if (over_budget(b, e, bound))
+			return DFS_BUDGET;
+		/* Backtrack to the deepest decision with an alternative. */
+		for (i = (long)n - 1; i >= 0; i--) {
+			unsigned int cand = s->runnable[i] & ~s->tried[i];
+
+			while (cand) {
+				int t = __builtin_ctz(cand);
+				int cost = s->cur[i] >= 0 && t != s->cur[i];
+
+				cand &= cand - 1;
+				s->tried[i] |= 1U << t;
+				if (s->pre[i] + cost <= bound) {
+					s->chosen[i] = t;
+					prefix_len = i + 1;
+					goto next;
+				}
+			}
+		}
+		return DFS_EXHAUSTED;
+next:
+		;
+	}
+}
+
+static void pct_setup(struct chooser *c, int nr_tasks, int depth,
+		      unsigned long k, uint64_t *rng)
+{
+	int i, j, perm[XS_MAX_TASKS];
+
+	for (i = 0; i < nr_tasks; i++)
+		perm[i] = i;
+	for (i = nr_tasks - 1; i > 0; i--) {
+		int r = race_rand(rng) % (i + 1), tmp = perm[i];
+
+		perm[i] = perm[r];
+		perm[r] = tmp;
+	}
+	for (i = 0; i < XS_MAX_TASKS; i++)
+		c->prio[i] = i < nr_tasks ? depth + perm[i] : -1;
+	c->nr_change = depth > 1 ? depth - 1 : 0;
+	if (c->nr_change > PCT_MAX_DEPTH)
+		c->nr_change = PCT_MAX_DEPTH;
+	for (j = 0; j < c->nr_change; j++)
+		c->change[j] = k ? race_rand(rng) % k : 0;
+}
+
+/**
+ * race_explore() - explore @e's harness with @lim's strategy until a
+ * finding, exhaustion (DFS) or the budget.  A finding's schedule is
+ * shrunk and its replay string put in @res.
+ * Return: 0, or a negative errno.
+ */
+int race_explore(struct race_engine *e, const struct race_limits *lim,
+		 struct race_result *res)
+{
+	struct race_sched s = { 0 };
+	struct budget b = { .lim = lim };
+	enum hw_finding found = HW_FINDING_NONE;
+	uint64_t rng = lim->seed ? lim->seed : 0x9e3779b97f4a7c15ULL;
+	unsigned long k = 0;
+	struct chooser c;
+	int bound, err = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->bound_done = -1;
+	b.start = b.last_progress = now();
+	b.start_schedules = e->schedules;
+	if (race_sched_reserve(&s, 4096))
+		return -ENOMEM;
+
+	switch (lim->strategy) {
+	case RACE_DFS:
+		for (bound = 0; bound <= lim->bound; bound++) {
+			enum dfs_end end = dfs(e, bound, &b, &s, &found);
+
+			if (end == DFS_FOUND)
+				break;
+			if (end == DFS_BUDGET)
+				break;
+			res->bound_done = bound;
+			if (bound == lim->bound)
+				res->exhaustive = true;
+		}
+		break;
+	case RACE_PCT:
+	case RACE_RANDOM:
+		/* PCT draws its change points over one default run's length. */
+		chooser_init(&c, CH_DFS, &s);
+		found = race_run_one(e, &race_choose_ops, &c);
+		k = c.n;
+		s.len = c.n;
+		while (found == HW_FINDING_NONE && !over_budget(&b, e, 0)) {
+			chooser_init(&c, lim->strategy == RACE_PCT ? CH_PCT
+								  : CH_RANDOM,
+				     &s);
+			c.rng = race_rand(&rng) | 1;
+			if (lim->strategy == RACE_PCT)
+				pct_setup(&c, e->nr_tasks + 1, lim->depth,
+					  k, &c.rng);
+			found = race_run_one(e, &race_choose_ops, &c);
+			s.len = c.n;
+		}
+		break;
+	}
+	res->finding = found;
+	res->schedules = e->schedules - b.start_schedules;
+	res->seconds = now() - b.start;
+	if (found != HW_FINDING_NONE)
+		err = race_shrink(e, &s, res);
+	race_sched_free(&s);
+	return err;
+}

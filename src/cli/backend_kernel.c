@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel backend: a scenario runs on the machine's own kernel.  Files
+ * are memfd_create(MFD_HUGETLB) descriptors held here, in the controller;
+ * each scenario process is a driver process (kernel_driver.c) that
+ * performs its ops with the real system calls and memory accesses; pool
+ * counters come from sysfs, a process's huge-page RSS from
+ * /proc/PID/status (HugetlbPages), its faults from getrusage() in the
+ * driver.
+ *
+ * Invariants:
+ *  - Every driver is tracked (kernel_setup.c) from the moment its pid is
+ *    known until it is gone: a run cut short kills it.
+ *  - An op that exits a driver returns only once the process is gone, so
+ *    its mappings are torn down (exit_mmap()) before the next op runs.
+ *  - When the kernel cannot run the scenario as written from some op on
+ *    (an address the driver itself occupies, a pool that cannot grow, a
+ *    migration with one NUMA node), the backend says so through
+ *    diverged(), once, and the comparison stops there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/kernel.h"
+#include "cli/scenario.h"
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB	0x0004U
+#endif
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB	(21U << 26)
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open	434
+#endif
+
+#define KB_TIMEOUT	30	/* seconds a driver may take to answer */
+#define KB_MAX_NODES	64
+
+struct kproc {
+	pid_t pid;		/* 0: no such process */
+	int sock;
+	int pidfd;		/* -1 if pidfd_open() is missing */
+	bool direct;		/* our child (spawn), not a scenario fork */
+	char name[32];
+};
+
+struct kernel {
+	size_t nr;
+	struct kproc *proc;	/* by name index */
+	int *fd;		/* memfds by name index, -1 if none */
+	FILE *report;
+	char diverged[512];	/* why the scenario stopped being run as is */
+	int nodes[KB_MAX_NODES];
+	int nnodes;
+};
+
+static char kb_last_error[512];
+
+const char *sc_kernel_last_error(void)
+{
+	return kb_last_error;
+}
+
+static void diverge(struct kernel *k, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void diverge(struct kernel *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->diverged[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(k->diverged, sizeof(k->diverged), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- drivers ---------------------------------------------------------- */
+
+/* Wait until @p's process is gone, then forget it. */
+static void reap(struct kproc *p)
+{
+	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	int i;
+
+	if (!p->pid)
+		return;
+	if (p->pidfd >= 0) {
+		if (poll(&pfd, 1, KB_TIMEOUT * 1000) <= 0) {
+			kill(p->pid, SIGKILL);
+			poll(&pfd, 1, KB_TIMEOUT * 1000);
+		}
+		close(p->pidfd);
+	} else {
+		/* No pidfd: a scenario fork's child is reaped by its parent
+		 * (SIGCHLD ignored there); wait until kill() cannot find it. */
+		for (i = 0; i < KB_TIMEOUT * 100 && !p->direct &&
+		     !(kill(p->pid, 0) && errno == ESRCH); i++)
+			usleep(10 * 1000);
+	}
+	if (p->direct)
+		waitpid(p->pid, NULL, 0);
+	if (p->sock >= 0)
+		close(p->sock);
+	ks_untrack_pid(p->pid);
+	p->pid = 0;
+	p->sock = -1;
+	p->pidfd = -1;
+}
+
+static void lost(struct kernel *k, struct kproc *p, const char *what)
+{
+	diverge(k, "%s (pid %d) %s", p->name, (int)p->pid, what);
+	kill(p->pid, SIGKILL);
+	reap(p);
+}
+
+/*
+ * One request to the driver of @proc, with descriptor @fd if not -1, and
+ * its response.  Return: 0, or -EPIPE when the driver is gone or hung
+ * (the run has diverged then).
+ */
+static int kcall(struct kernel *k, int proc, struct kd_req *q, int fd,
+		 struct kd_resp *r)
+{
+	struct kproc *p = &k->proc[proc];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = q, .iov_len = sizeof(*q) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	if (!p->pid)
+		return -EPIPE;
+	if (fd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(p->sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*q)) {
+		lost(k, p, "died: its socket is closed");
+		return -EPIPE;
+	}
+	if (q->op == KD_EXIT)
+		return 0;
+	do {
+		n = recv(p->sock, r, sizeof(*r), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*r)) {
+		lost(k, p, n < 0 && errno == EAGAIN ?
+		     "did not answer in time" : "died during the op");
+		memset(r, 0, sizeof(*r));
+		return -EPIPE;
+	}
+	if (r->conflict)
+		diverge(k, "%s: %s; the driver process is a clone of hugewalk, so this address is not free in it (a build with sanitizers has shadow memory there: use build/real/hugewalk)",
+			p->name, r->msg);
+	return 0;
+}
+
+/* An op on @proc: its result (0, -errno, a signal), or -EPIPE. */
+static int kop(struct kernel *k, int proc, struct kd_req *q, int fd,
+	       struct kd_resp *r)
+{
+	int err = kcall(k, proc, q, fd, r);
+
+	return err ? err : r->ret;
+}
+
+static int start_proc(struct kernel *k, int proc, const char *name,
+		      pid_t pid, int sock, bool direct)
+{
+	struct kproc *p = &k->proc[proc];
+	struct timeval tv = { .tv_sec = KB_TIMEOUT };
+
+	p->pid = pid;
+	p->sock = sock;
+	p->direct = direct;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	ks_track_pid(pid, direct);
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return 0;
+}
+
+/* ---- the hooks --------------------------------------------------------- */
+
+static void kernel_close(void *be);
+
+static void *kernel_open(size_t nr_names, const char *policy, FILE *report,
+			 int *err)
+{
+	struct kernel *k;
+	size_t i;
+
+	kb_last_error[0] = '\0';
+	*err = -ENOMEM;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->nr = nr_names;
+	k->report = report;
+	k->proc = calloc(nr_names + 1, sizeof(*k->proc));
+	k->fd = calloc(nr_names + 1, sizeof(*k->fd));
+	if (!k->proc || !k->fd)
+		goto fail;
+	for (i = 0; i <= nr_names; i++) {
+		k->fd[i] = -1;
+		k->proc[i].sock = -1;
+		k->proc[i].pidfd = -1;
+	}
+	k->nnodes = ks_memory_nodes(k->nodes, KB_MAX_NODES);
+	*err = ks_acquire(kb_last_error, sizeof(kb_last_error));
+	if (*err) {
+		fprintf(report, "hugewalk: the kernel backend cannot run here: %s\n",
+			kb_last_error);
+		goto fail;
+	}
+	return k;
+
+fail:
+	free(k->proc);
+	free(k->fd);
+	free(k);
+	return NULL;
+}
+
+static void kernel_close(void *be)
+{
+	struct kernel *k = be;
+
+	for (size_t i = 0; i <= k->nr; i++)
+		if (k->proc[i].pid)
+			kill(k->proc[i].pid, SIGKILL);
+	for (size_t i = 0; i <= k->nr; i++) {
+		reap(&k->proc[i]);
+		if (k->fd[i] >= 0) {
+			ks_untrack_fd(k->fd[i]);
+			close(k->fd[i]);
+		}
+	}
+	ks_release();
+	free(k->proc);
+	free(k->fd);
+	free(k);
+}
+
+static const char *kernel_diverged(void *be)
+{
+	struct kernel *k = be;
+
+	return k->diverged[0] ? k->diverged : NULL;
+}
+
+static int kernel_set_pool(void *be, unsigned long nr, unsigned long *now)
+{
+	struct kernel *k = be;
+	char why[256];
+	int err;
+
+	err = ks_set_pool(nr, now, why, sizeof(why));
+	if (err)
+		diverge(k, "%s", why);
+	return err;
+}
+
+static int kernel_memfd(void *be, int file, const char *name)
+{
+	struct kernel *k = be;
+	char full[64];
+	int fd;
+
+	snprintf(full, sizeof(full), KD_MEMFD_PREFIX "%s", name);
+	fd = memfd_create(full, MFD_HUGETLB | MFD_HUGE_2MB | MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	k->fd[file] = fd;
+	ks_track_fd(fd);
+	return 0;
+}
+
+static int kernel_ftruncate(void *be, int file, uint64_t size)
+{
+	return ftruncate(((struct kernel *)be)->fd[file], (off_t)size) ?
+	       -errno : 0;
+}
+
+static int kernel_fallocate(void *be, int file, int mode, uint64_t off,
+			    uint64_t len)
+{
+	return fallocate(((struct kernel *)be)->fd[file], mode, (off_t)off,
+			 (off_t)len) ? -errno : 0;
+}
+
+static int kernel_close_file(void *be, int file)
+{
+	struct kernel *k = be;
+	int ret;
+
+	ks_untrack_fd(k->fd[file]);
+	ret = close(k->fd[file]) ? -errno : 0;
+	k->fd[file] = -1;
+	return ret;
+}
+
+static int kernel_spawn(void *be, int proc, const char *name)
+{
+	struct kernel *k = be;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	pid = kd_spawn(sv[1], name);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return pid;
+	}
+	return start_proc(k, proc, name, pid, sv[0], true);
+}
+
+static int kernel_fork(void *be, int parent, int child, const char *name)
+{
+	struct kernel *k = be;
+	struct kd_req q = { .op = KD_FORK };
+	struct kd_resp r;
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	ret = kop(k, parent, &q, sv[1], &r);
+	close(sv[1]);
+	if (ret || r.pid <= 0) {
+		close(sv[0]);
+		return ret ? ret : -ECHILD;
+	}
+	return start_proc(k, child, name, r.pid, sv[0], false);
+}
+
+static int kernel_exit(void *be, int proc)
+{
+	struct kernel *k = be;
+	struct kd_req q = { .op = KD_EXIT };
+	struct kd_resp r;
+
+	kcall(k, proc, &q, -1, &r);
+	reap(&k->proc[proc]);
+	return 0;
+}
+
+static int kernel_mmap(void *be, int proc, uint64_t addr, uint64_t len,
+		       int prot, int flags, int file, uint64_t off)
+{
+	struct kernel *k = be;
+	struct kd_req q = {
+		.op = KD_MMAP, .addr = addr, .len = len, .prot = prot,
+		.flags = flags, .off = off,
+	};
+	struct kd_resp r;
+
+	return kop(k, proc, &q, k->fd[file], &r);
+}
+
+static int kernel_munmap(void *be, int proc, uint64_t addr, uint64_t len)
+{
+	struct kd_req q = { .op = KD_MUNMAP, .addr = addr, .len = len };
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_mprotect(void *be, int proc, uint64_t addr, uint64_t len,
+			   int prot)
+{
+	struct kd_req q = {
+		.op = KD_MPROTECT, .addr = addr, .len = len, .prot = prot,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_madvise(void *be, int proc, uint64_t addr, uint64_t len,
+			  int advice)
+{
+	struct kd_req q = {
+		.op = KD_MADVISE, .addr = addr, .len = len, .advice = advice,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_mremap(void *be, int proc, uint64_t old_addr,
+			 uint64_t old_len, uint64_t new_len, uint64_t new_addr)
+{
+	struct kd_req q = {
+		.op = KD_MREMAP, .addr = old_addr, .len = old_len,
+		.new_len = new_len, .new_addr = new_addr,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_uffd_wp(void *be, int proc, uint64_t addr, uint64_t len)
+{
+	struct kd_req q = { .op = KD_UFFD_WP, .addr = addr, .len = len };
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+/*
+ * move_pages(2) of one page to another node.  With one node there is no
+ * other: the call is made to the page's own node, which the kernel
+ * treats as done, and the scenario cannot go on as the model runs it.
+ */
+static int kernel_move_pages(void *be, int proc, uint64_t addr)
+{
+	struct kernel *k = be;
+	struct kd_req q = {
+		.op = KD_MOVE_PAGES, .addr = addr, .node = k->nodes[0],
+	};
+	struct kd_resp r;
+	int ret, i;
+
+	if (k->nnodes < 2) {
+		ret = kop(k, proc, &q, -1, &r);
+		if (!ret)
+			diverge(k, "move_pages: this machine has one NUMA node with memory, so the kernel has nowhere to migrate the page to and leaves it in place, mapped and shared as before; the model migrates it (docs/differences.md)");
+		return ret;
+	}
+	/* Where is it now?  Then anywhere else. */
+	q.node = -1;
+	ret = kop(k, proc, &q, -1, &r);
+	if (ret)
+		return ret;
+	for (i = 0; i < k->nnodes && k->nodes[i] == r.node; i++)
+		;
+	q.node = k->nodes[i < k->nnodes ? i : 0];
+	return kop(k, proc, &q, -1, &r);
+}
+
+static int kernel_access(void *be, int proc, uint64_t addr, bool write,
+			 uint64_t *tag)
+{
+	struct kd_req q = {
+		.op = KD_ACCESS, .addr = addr, .write = write, .tag = *tag,
+	};
+	struct kd_resp r;
+	int ret;
+
+	ret = kop(be, proc, &q, -1, &r);
+	if (ret >= 0)
+		*tag = r.tag;
+	return ret;
+}
+
+/* HugetlbPages of /proc/PID/status, in 2 MiB pages. */
+static int proc_hugetlb_pages(pid_t pid, unsigned long *pages)
+{
+	char path[64], line[256];
+	unsigned long kb;
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugetlbPages: %lu kB", &kb) == 1) {
+			*pages = kb / (KS_HPAGE >> 10);
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static int kernel_stat(void *be, int proc, enum sc_key key,
+		       unsigned long *val)
+{
+	struct kernel *k = be;
+	unsigned long total, free, rsvd;
+	struct kd_req q = { .op = KD_FAULTS };
+	struct kd_resp r;
+	int err;
+
+	if (proc >= 0) {
+		switch (key) {
+		case SC_KEY_FAULTS:
+			err = kcall(k, proc, &q, -1, &r);
+			*val = r.faults;
+			return err;
+		case SC_KEY_RSS:
+			if (!k->proc[proc].pid)
+				return -ESRCH;
+			return proc_hugetlb_pages(k->proc[proc].pid, val);
+		default:
+			return -EOPNOTSUPP;
+		}
+	}
+	switch (key) {
+	case SC_KEY_TOTAL:
+	case SC_KEY_FREE:
+	case SC_KEY_RSVD:
+		err = ks_pool_counters(&total, &free, &rsvd);
+		*val = key == SC_KEY_TOTAL ? total :
+		       key == SC_KEY_FREE ? free : rsvd;
+		return err;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+const struct sc_backend sc_kernel_backend = {
+	.name = "kernel",
+	.open = kernel_open,
+	.close = kernel_close,
+	.diverged = kernel_diverged,
+	.set_pool = kernel_set_pool,
+	.memfd = kernel_memfd,
+	.ftruncate = kernel_ftruncate,
+	.fallocate = kernel_fallocate,
+	.close_file = kernel_close_file,
+	.spawn = kernel_spawn,
+	.fork = kernel_fork,
+	.exit = kernel_exit,
+	.mmap = kernel_mmap,
+	.munmap = kernel_munmap,
+	.mprotect = kernel_mprotect,
+	.madvise = kernel_madvise,
+	.mremap = kernel_mremap,
+	.uffd_wp = kernel_uffd_wp,
+	.move_pages = kernel_move_pages,
+	.access = kernel_access,
+	.stat = kernel_stat,
+};

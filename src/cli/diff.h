@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `hugewalk diff`: run a scenario on the model and on the kernel and
+ * compare every observable (diff.c); generate random scenarios and shrink
+ * the ones that differ (diff_random.c).
+ */
+#ifndef HW_CLI_DIFF_H
+#define HW_CLI_DIFF_H
+
+#include "cli/scenario.h"
+
+struct sc_diff_opts {
+	FILE *out;		/* differences and summaries */
+	bool print;		/* print each difference */
+	bool verbose;		/* and both runs' traces */
+};
+
+/* What comparing one scenario found. */
+struct sc_diff {
+	unsigned int ndiffs;	/* observables that differ */
+	int first_line;		/* the op of the first difference */
+	char sig[96];		/* its kind: "read faults", "munmap result" */
+	size_t compared;	/* ops compared */
+	bool partial;		/* the kernel diverged at stop_line */
+	int stop_line;
+	bool not_run;		/* the kernel backend could not start */
+	unsigned int skipped;	/* model-only items the kernel skipped */
+	char why[512];		/* why partial or not run */
+};
+
+/**
+ * sc_diff_run() - run @sc on the model and on the kernel and compare.
+ * @sc: the scenario.
+ * @o: where to print, and how much.
+ * @d: what was found.
+ *
+ * Context: the kernel backend's requirements (root, a free hugetlb pool).
+ * Return: 0 (the comparison is in @d, with d->not_run when the kernel
+ * could not run it at all), or a negative errno.
+ */
+int sc_diff_run(const struct scenario *sc, const struct sc_diff_opts *o,
+		struct sc_diff *d);
+
+/* "AGREE|DIFFER|PARTIAL|NOT RUN FILE (...)" and the reason, if any. */
+void sc_diff_summary(const struct scenario *sc, const struct sc_diff *d,
+		     FILE *out);
+
+struct sc_random_opts {
+	unsigned long count;	/* scenarios to generate */
+	uint64_t seed;
+	unsigned long max_pool;	/* the largest pool a scenario may ask */
+	bool shrink;		/* shrink a differing scenario */
+	bool keep_going;	/* go on after the first difference */
+	const char *save_dir;	/* write differing scenarios there */
+	FILE *out;
+	bool verbose;
+};
+
+/**
+ * sc_random_diff() - generate @o->count scenarios from @o->seed, diff
+ * each, and print every one that differs, shrunk, as a scenario file.
+ * Return: the number of scenarios that differed, or a negative errno
+ * (-ENODEV when the kernel backend cannot run at all).
+ */
+long sc_random_diff(const struct sc_random_opts *o);
+
+/**
+ * sc_random_scenario() - the text of scenario @index of @seed, the same
+ * on every machine.  Return: a malloc'd NUL-terminated string, or NULL.
+ */
+char *sc_random_scenario(uint64_t seed, unsigned long index,
+			 unsigned long max_pool);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel backend's internals: the controller (backend_kernel.c) runs
+ * in the hugewalk process; each scenario process is a driver process
+ * (kernel_driver.c) that the controller talks to over a SOCK_SEQPACKET
+ * socketpair, one fixed-size request and one fixed-size response at a
+ * time; set-up and clean-up of the machine (the huge page pool, the lock,
+ * the children to kill whatever happens) are kernel_setup.c's.
+ */
+#ifndef HW_CLI_KERNEL_H
+#define HW_CLI_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* The sysfs directory of the 2 MiB pool, and its page size. */
+#define KS_HSTATE	"/sys/kernel/mm/hugepages/hugepages-2048kB"
+#define KS_HPAGE	(2UL << 20)
+
+/* A memfd the controller creates is called "hw:NAME" (maps: /memfd:hw:). */
+#define KD_MEMFD_PREFIX	"hw:"
+
+/* What the controller asks of a driver. */
+enum kd_op {
+	KD_MMAP = 1,	/* fd passed with the request */
+	KD_MUNMAP,
+	KD_MPROTECT,
+	KD_MADVISE,
+	KD_MREMAP,
+	KD_UFFD_WP,
+	KD_MOVE_PAGES,
+	KD_ACCESS,
+	KD_FORK,	/* the child's socket passed with the request */
+	KD_EXIT,	/* no response: the driver exits */
+	KD_FAULTS,	/* faults counted since the process began */
+};
+
+struct kd_req {
+	uint32_t op;
+	uint32_t write;		/* KD_ACCESS: a store */
+	uint64_t addr;
+	uint64_t len;
+	uint64_t new_len;
+	uint64_t new_addr;
+	uint64_t off;
+	uint64_t tag;		/* KD_ACCESS: the tag a store writes */
+	int32_t prot;
+	int32_t flags;
+	int32_t advice;
+	int32_t node;		/* KD_MOVE_PAGES: the target node */
+	char name[32];		/* KD_FORK: the child's name */
+};
+
+struct kd_resp {
+	int32_t ret;		/* 0, -errno, or (KD_ACCESS) a signal */
+	int32_t conflict;	/* the range overlaps the driver's own memory */
+	uint64_t tag;		/* KD_ACCESS: the tag a load read */
+	uint64_t faults;	/* faults of the op, or (KD_FAULTS) in total */
+	uint64_t sig_addr;	/* KD_ACCESS: si_addr of the signal */
+	int32_t pid;		/* KD_FORK: the child */
+	int32_t node;		/* KD_MOVE_PAGES: where the page was */
+	char msg[256];		/* conflict: which mapping, in words */
+};
+
+/* The driver's socket: the same descriptor number in every driver. */
+#define KD_SOCK		3
+
+/* kernel_driver.c */
+
+/**
+ * kd_spawn() - start a driver process, a clone of the caller on a stack
+ * of its own, that serves requests on @sock until the socket closes.
+ * @sock: the driver's end of the socketpair.
+ * @name: the scenario's name for the process (its comm, "hw:NAME").
+ *
+ * Context: the controller; the caller closes @sock afterwards.
+ * Return: the driver's pid, or a negative errno.
+ */
+pid_t kd_spawn(int sock, const char *name);
+
+/* kernel_setup.c */
+
+/**
+ * ks_acquire() - take the machine for a kernel run: root, the 2 MiB
+ * hugetlb pool, nobody else using it, a pool that can grow.  Saves
+ * nr_hugepages and nr_overcommit_hugepages, empties the pool, and makes
+ * sure they are restored at exit, on a fatal signal, or by the next run
+ * after a SIGKILL.
+ * @why: where the reason goes when the machine cannot be taken.
+ * @size: its size.
+ *
+ * Return: 0; -EPERM, -ENOENT, -EBUSY, -ENOSPC, ... with @why filled.
+ */
+int ks_acquire(char *why, size_t size);
+
+/* Give the machine back: pool and overcommit as they were. */
+void ks_release(void);
+
+/**
+ * ks_set_pool() - write nr_hugepages and read back what the kernel did.
+ * Return: 0 when the pool holds @nr pages; -ENOMEM (with @why) when the
+ * kernel could not grow it that far or the memory is too small for it.
+ */
+int ks_set_pool(unsigned long nr, unsigned long *now, char *why,
+		size_t size);
+
+/* HugePages_Total/Free/Rsvd of the 2 MiB pool; -errno if unreadable. */
+int ks_pool_counters(unsigned long *total, unsigned long *free,
+		     unsigned long *rsvd);
+
+/* Processes and files to kill and close if the run is cut short. */
+void ks_track_pid(pid_t pid, bool direct);
+void ks_untrack_pid(pid_t pid);
+void ks_track_fd(int fd);
+void ks_untrack_fd(int fd);
+
+/* Nodes with memory, for move_pages(2). */
+int ks_memory_nodes(int *nodes, int max);
+
+#endif

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel backend's driver: the program each scenario process runs.  A
+ * driver is a clone of the hugewalk process (the controller) or of another
+ * driver, on a stack of its own; it reads one request at a time from its
+ * socket, performs it with the real system call or memory access, and
+ * answers with the result and the faults the op took.
+ *
+ * Faults are ru_minflt + ru_majflt from getrusage(RUSAGE_SELF), read just
+ * before and just after the op: a "window".  For the count to be the
+ * scenario's alone, a driver keeps these invariants:
+ *
+ *  - Inside a window it writes only to memory that is already present and
+ *    writable in its page tables: its own stack (prefaulted whole) and the
+ *    kd state (prefaulted after every fork).  A store to a page that fork
+ *    made copy-on-write would be a fault of the driver, not of the
+ *    scenario; so would a load from a text page that fork did not copy
+ *    (file mappings without anonymous pages are faulted in lazily: see
+ *    vma_needs_copy()), which is why every fork is followed by
+ *    MADV_POPULATE_READ of the driver's own file mappings.
+ *  - The parent of a scenario fork runs the fork's window on a stack that
+ *    fork does not copy (MADV_DONTFORK for the duration), so that nothing
+ *    it touches between clone() and the second getrusage() is shared
+ *    copy-on-write with the child.  The child starts on a new stack.
+ *  - No malloc and no stdio: a driver is cloned from a controller that may
+ *    have other threads (liburcu's call_rcu worker), whose libc locks the
+ *    clone inherits in whatever state they were.
+ *  - It never touches memory outside the scenario's mappings on behalf of
+ *    the scenario: each op's range is first checked against the driver's
+ *    own mappings in /proc/self/maps, and a range that overlaps one is
+ *    refused and reported (the conflict), never run.
+ *  - It exits when its socket reports end of file: a dead controller
+ *    leaves no driver behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cli/kernel.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#endif
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE		(1 << 1)
+#endif
+
+/* The driver's code must not write ASan's shadow inside a window. */
+#define KD_FN	__attribute__((no_sanitize_address))
+
+#define KD_STACK_SIZE	(256UL << 10)
+#define KD_PAGE		4096UL
+
+static struct kd_state {
+	char altstack[64 << 10];	/* where SIGSEGV/SIGBUS are handled */
+	char maps[64 << 10];		/* /proc/self/maps, read in pieces */
+	struct kd_req req;
+	struct kd_resp resp;
+	sigjmp_buf jb;
+	volatile sig_atomic_t armed;	/* an access is in its window */
+	volatile int sig;
+	volatile uint64_t sig_addr;
+	uint64_t faults;		/* since this process began */
+	char *stack;			/* the stack this driver runs on */
+	int uffd;			/* one userfaultfd per process, or -1 */
+	/* Handed from parent to child across clone(). */
+	int child_sock;
+	char *child_stack;
+	char child_name[32];
+} kd;
+
+KD_FN static void kd_touch(void *p, size_t len)
+{
+	volatile char *c = p;
+
+	for (size_t i = 0; i < len; i += KD_PAGE)
+		c[i] = c[i];
+	if (len)
+		c[len - 1] = c[len - 1];
+}
+
+/*
+ * Make every page a window may touch present: the kd state and the stack
+ * (written, to break copy-on-write), errno's TLS page (a failing system
+ * call writes it), and the driver's file mappings (read).
+ */
+KD_FN static void kd_prefault(void)
+{
+	char *line, *end;
+	ssize_t n;
+	size_t have = 0;
+	int fd;
+
+	errno = errno;
+	kd_touch(&kd, sizeof(kd));
+	kd_touch(kd.stack, KD_STACK_SIZE);
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		kd.maps[have] = '\0';
+		line = kd.maps;
+		while ((end = strchr(line, '\n'))) {
+			unsigned long a, b;
+			char perms[8];
+
+			*end = '\0';
+			if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
+			    perms[0] == 'r' && !strstr(line, "/memfd:") &&
+			    (strchr(line, '/') || strstr(line, "[vdso]")))
+				madvise((void *)a, b - a, MADV_POPULATE_READ);
+			line = end + 1;
+		}
+		have = strlen(line);
+		memmove(kd.maps, line, have);
+	}
+	close(fd);
+}
+
+/*
+ * Does [a, b) overlap a mapping of the driver's own (anything that is not
+ * a scenario memfd)?  Then say which, in kd.resp.msg.
+ */
+KD_FN static bool kd_conflict(uint64_t a, uint64_t b)
+{
+	bool hit = false;
+	char *line, *end;
+	size_t have = 0;
+	ssize_t n;
+	int fd;
+
+	if (b <= a)
+		b = a + 1;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while (!hit) {
+		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		kd.maps[have] = '\0';
+		line = kd.maps;
+		while (!hit && (end = strchr(line, '\n'))) {
+			unsigned long s, e;
+
+			*end = '\0';
+			if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < b &&
+			    a < e && !strstr(line, "/memfd:" KD_MEMFD_PREFIX)) {
+				snprintf(kd.resp.msg, sizeof(kd.resp.msg),
+					 "0x%llx-0x%llx overlaps the driver's own mapping %.160s",
+					 (unsigned long long)a,
+					 (unsigned long long)b, line);
+				hit = true;
+			}
+			line = end + 1;
+		}
+		have = strlen(line);
+		memmove(kd.maps, line, have);
+	}
+	close(fd);
+	return hit;
+}
+
+KD_FN static unsigned long kd_delta(const struct rusage *r0,
+				    const struct rusage *r1)
+{
+	return (unsigned long)(r1->ru_minflt - r0->ru_minflt) +
+	       (unsigned long)(r1->ru_majflt - r0->ru_majflt);
+}
+
+/* One system call in a window: its result as 0 or -errno. */
+#define KD_WINDOW(call) ({						\
+	struct rusage __r0, __r1;					\
+	long __ret;							\
+									\
+	getrusage(RUSAGE_SELF, &__r0);					\
+	__ret = (long)(call);						\
+	getrusage(RUSAGE_SELF, &__r1);					\
+	kd.resp.faults = kd_delta(&__r0, &__r1);			\
+	__ret;								\
+})
+
+static int kd_err(long ret)
+{
+	return ret < 0 ? -errno : 0;
+}
+
+KD_FN static void kd_on_fault(int sig, siginfo_t *si, void *uc)
+{
+	if (!kd.armed) {
+		/* Not the scenario's access: die of it, as without us. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	kd.sig = sig;
+	kd.sig_addr = (uintptr_t)si->si_addr;
+	siglongjmp(kd.jb, 1);
+}
+
+/* A load or store of the tag word at @addr; 0 or the signal it raised. */
+KD_FN static int kd_access(uint64_t addr, bool write, uint64_t *tag)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)addr;
+	struct rusage r0, r1;
+	volatile uint64_t val = *tag;
+	volatile int sig = 0;
+
+	kd.sig = 0;
+	getrusage(RUSAGE_SELF, &r0);
+	if (!sigsetjmp(kd.jb, 1)) {
+		kd.armed = 1;
+		if (write)
+			*p = val;
+		else
+			val = *p;
+		kd.armed = 0;
+	} else {
+		kd.armed = 0;
+		sig = kd.sig;
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	kd.resp.faults = kd_delta(&r0, &r1);
+	kd.resp.sig_addr = kd.sig_addr;
+	*tag = val;
+	return sig;
+}
+
+KD_FN static int kd_uffd_wp(uint64_t addr, uint64_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_api api = { .api = UFFD_API };
+
+	if (kd.uffd < 0) {
+		kd.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		if (kd.uffd < 0)
+			return -errno;
+		if (ioctl(kd.uffd, UFFDIO_API, &api)) {
+			int err = -errno;
+
+			close(kd.uffd);
+			kd.uffd = -1;
+			return err;
+		}
+	}
+	return kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_REGISTER, &reg)));
+}
+
+KD_FN static int kd_move_pages(uint64_t addr, int node)
+{
+	void *page = (void *)(uintptr_t)addr;
+	int status = 0;
+	long ret;
+
+	/* A negative node asks where the page is (nodes == NULL). */
+	ret = KD_WINDOW(syscall(SYS_move_pages, 0, 1UL, &page,
+				node < 0 ? NULL : &node, &status,
+				MPOL_MF_MOVE));
+	if (ret < 0)
+		return -errno;
+	kd.resp.node = status;
+	return status < 0 ? status : 0;
+}
+
+static void kd_loop(void) __attribute__((noreturn));
+static int kd_child_main(void *arg);
+
+/*
+ * A scenario fork: clone() onto a fresh stack while this driver's own
+ * stack is not copied, so that the parent's side of the window touches
+ * nothing copy-on-write.
+ */
+KD_FN static int kd_fork(int sock)
+{
+	struct rusage r0, r1;
+	char *stk;
+	pid_t pid;
+
+	stk = mmap(NULL, KD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED)
+		return -errno;
+	kd_touch(stk, KD_STACK_SIZE);
+	kd.child_sock = sock;
+	kd.child_stack = stk;
+	memcpy(kd.child_name, kd.req.name, sizeof(kd.child_name));
+	kd.child_name[sizeof(kd.child_name) - 1] = '\0';
+	madvise(kd.stack, KD_STACK_SIZE, MADV_DONTFORK);
+	getrusage(RUSAGE_SELF, &r0);
+	pid = clone(kd_child_main, stk + KD_STACK_SIZE, SIGCHLD, NULL);
+	getrusage(RUSAGE_SELF, &r1);
+	if (pid < 0)
+		pid = -errno;
+	madvise(kd.stack, KD_STACK_SIZE, MADV_DOFORK);
+	munmap(stk, KD_STACK_SIZE);
+	kd_prefault();
+	kd.resp.faults = kd_delta(&r0, &r1);
+	kd.resp.pid = pid > 0 ? pid : 0;
+	return pid < 0 ? pid : 0;
+}
+
+static bool kd_check(uint64_t a, uint64_t len)
+{
+	if (!kd_conflict(a, a + len))
+		return true;
+	kd.resp.conflict = 1;
+	kd.resp.ret = -EADDRINUSE;
+	return false;
+}
+
+KD_FN static void kd_serve(struct kd_req *q, int fd)
+{
+	struct kd_resp *r = &kd.resp;
+	void *p;
+
+	switch (q->op) {
+	case KD_MMAP:
+		if (!kd_check(q->addr, q->len))
+			break;
+		p = (void *)KD_WINDOW(mmap((void *)(uintptr_t)q->addr, q->len, q->prot,
+				   q->flags | MAP_FIXED_NOREPLACE, fd, q->off));
+		if (p == MAP_FAILED) {
+			r->ret = -errno;
+		} else if ((uintptr_t)p != q->addr) {
+			/* A kernel older than MAP_FIXED_NOREPLACE: a hint. */
+			munmap(p, q->len);
+			r->ret = -EEXIST;
+		}
+		break;
+	case KD_MUNMAP:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_err(KD_WINDOW(munmap((void *)(uintptr_t)q->addr,
+							 q->len)));
+		break;
+	case KD_MPROTECT:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_err(KD_WINDOW(mprotect((void *)(uintptr_t)q->addr,
+							   q->len, q->prot)));
+		break;
+	case KD_MADVISE:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_err(KD_WINDOW(madvise((void *)(uintptr_t)q->addr,
+							  q->len, q->advice)));
+		break;
+	case KD_MREMAP:
+		if (!kd_check(q->addr, q->len) ||
+		    !kd_check(q->new_addr, q->new_len))
+			break;
+		p = (void *)KD_WINDOW(mremap((void *)(uintptr_t)q->addr, q->len,
+				     q->new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				     (void *)(uintptr_t)q->new_addr));
+		r->ret = p == MAP_FAILED ? -errno : 0;
+		break;
+	case KD_UFFD_WP:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_uffd_wp(q->addr, q->len);
+		break;
+	case KD_MOVE_PAGES:
+		if (kd_check(q->addr, KS_HPAGE))
+			r->ret = kd_move_pages(q->addr, q->node);
+		break;
+	case KD_ACCESS:
+		r->tag = q->tag;
+		if (kd_check(q->addr, sizeof(uint64_t)))
+			r->ret = kd_access(q->addr, q->write, &r->tag);
+		break;
+	case KD_FORK:
+		r->ret = fd < 0 ? -EBADF : kd_fork(fd);
+		break;
+	case KD_FAULTS:
+		break;
+	default:
+		r->ret = -EINVAL;
+	}
+	if (q->op == KD_FAULTS)
+		r->faults = kd.faults;
+	else
+		kd.faults += r->faults;
+}
+
+/* Receive one request, and the descriptor that may come with it. */
+static ssize_t kd_recv(struct kd_req *q, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = q, .iov_len = sizeof(*q) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do {
+		n = recvmsg(KD_SOCK, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+static void kd_loop(void)
+{
+	struct kd_req *q = &kd.req;
+	int fd;
+
+	for (;;) {
+		ssize_t n = kd_recv(q, &fd);
+
+		if (n <= 0)
+			_exit(0);	/* the controller is gone */
+		if (q->op == KD_EXIT)
+			_exit(0);
+		memset(&kd.resp, 0, sizeof(kd.resp));
+		if (n != (ssize_t)sizeof(*q))
+			kd.resp.ret = -EPROTO;
+		else
+			kd_serve(q, fd);
+		if (fd >= 0)
+			close(fd);
+		if (send(KD_SOCK, &kd.resp, sizeof(kd.resp), MSG_NOSIGNAL) < 0)
+			_exit(1);
+	}
+}
+
+static int kd_close_from(unsigned int first)
+{
+#ifdef SYS_close_range
+	if (!syscall(SYS_close_range, first, ~0U, 0))
+		return 0;
+#endif
+	for (unsigned int fd = first; fd < 4096; fd++)
+		close((int)fd);
+	return 0;
+}
+
+/*
+ * What every driver does when it starts, in the new process: its socket
+ * at KD_SOCK and no other descriptor (a memfd held here would outlive the
+ * scenario's close), the fault handlers, a clean count.
+ */
+static void kd_start(int sock, char *stack)
+{
+	char comm[16];
+
+	if (sock != KD_SOCK) {
+		dup2(sock, KD_SOCK);
+		close(sock);
+	}
+	kd_close_from(KD_SOCK + 1);
+	kd.uffd = -1;
+	kd.stack = stack;
+	kd.faults = 0;
+	kd.armed = 0;
+	snprintf(comm, sizeof(comm), "hw:%.12s", kd.child_name);
+	prctl(PR_SET_NAME, comm);
+	kd_prefault();
+	kd_loop();
+}
+
+/* A scenario fork's child: the parent's state, a new socket and stack. */
+static int kd_child_main(void *arg)
+{
+	kd_start(kd.child_sock, kd.child_stack);
+	return 0;
+}
+
+static pid_t kd_controller;
+
+/* A spawned driver: a child of the controller. */
+static int kd_spawn_main(void *arg)
+{
+	struct sigaction sa = { .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	stack_t ss = { .ss_sp = kd.altstack, .ss_size = sizeof(kd.altstack) };
+	sigset_t none;
+
+	/* The controller's handlers clean up the controller: not ours. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	signal(SIGCHLD, SIG_IGN);	/* scenario forks reap themselves */
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != kd_controller)
+		_exit(1);
+	sigaltstack(&ss, NULL);
+	sa.sa_sigaction = kd_on_fault;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kd_start(kd.child_sock, kd.child_stack);
+	return 0;
+}
+
+pid_t kd_spawn(int sock, const char *name)
+{
+	char *stk;
+	pid_t pid;
+	int err;
+
+	stk = mmap(NULL, KD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED)
+		return -errno;
+	kd_controller = getpid();
+	kd.child_sock = sock;
+	kd.child_stack = stk;
+	snprintf(kd.child_name, sizeof(kd.child_name), "%s", name);
+	pid = clone(kd_spawn_main, stk + KD_STACK_SIZE, SIGCHLD, NULL);
+	err = errno;
+	munmap(stk, KD_STACK_SIZE);
+	return pid < 0 ? -err : pid;
+}

@@ -85,7 +85,8 @@ endef
 $(foreach v,real test tsan,$(eval $(call variant,$(v))))
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-hugewalk: build/real/hugewalk
+# `hugewalk race` execs build/explore/hugewalk-race: build both.
+hugewalk: build/real/hugewalk build/explore/hugewalk-race
 	cp $< $@
 
 # ---- the explore variant ------------------------------------------------
@@ -132,6 +133,7 @@ TEST_BINS = $(patsubst tests/%.c,build/test/tests/%.t,$(TESTS))
 run: deps
 	@$(MAKE) --no-print-directory hugewalk
 	./hugewalk run --draw $(EXAMPLES)
+	./build/explore/hugewalk-race
 
 # Every test, under ASan and UBSan, as TAP through prove.
 check: deps
@@ -160,11 +162,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/hugewalk
 	install -m 755 hugewalk $(DESTDIR)$(PREFIX)/bin/hugewalk
+	install -m 755 build/explore/hugewalk-race $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 build/real/libhugewalk.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/hugewalk/*.h $(DESTDIR)$(PREFIX)/include/hugewalk/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/hugewalk $(DESTDIR)$(PREFIX)/lib/libhugewalk.a
+	rm -f $(DESTDIR)$(PREFIX)/bin/hugewalk $(DESTDIR)$(PREFIX)/lib/libhugewalk.a \
+		$(DESTDIR)$(PREFIX)/bin/hugewalk-race
 	rm -rf $(DESTDIR)$(PREFIX)/include/hugewalk
 
 clean:

@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check/check.h"
 #include "tap.h"
@@ -49,6 +51,40 @@ static struct race_result explore(const char *site, const char *policy,
 		 r.replay);
 	race_engine_destroy(&e);
 	return r;
+}
+
+/*
+ * Run @fn(@i) for i < @n in child processes, as many at once as there
+ * are CPUs: the cells of a table are independent.  A CHECK that fails in
+ * a child ends it with status 1 and its diagnostic on stdout.
+ */
+static void in_parallel(void (*fn)(unsigned int i), unsigned int n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int i, running = 0, failed = 0;
+	int status;
+
+	fflush(stdout);
+	for (i = 0; i < n || running; ) {
+		if (i < n && running < (cpus > 0 ? cpus : 1)) {
+			pid_t pid = fork();
+
+			CHECK(pid >= 0);
+			if (!pid) {
+				fn(i);
+				fflush(stdout);
+				_exit(0);
+			}
+			running++;
+			i++;
+			continue;
+		}
+		CHECK(wait(&status) > 0);
+		running--;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	CHECK_EQ(failed, 0);
 }
 
 /* ---- small programs: the scheduler itself ------------------------------- */
@@ -263,32 +299,30 @@ static bool table_died(enum hw_finding f)
  * Under unprotected and v6.1 the walker of each exposed site holds only
  * A's mmap_lock: the table is freed under it.  The report names the site.
  */
+static const char *const exposed[] = {
+	"hugetlb_fault", "follow_hugetlb_page", "hugetlb_follow_page_mask",
+	"walk_hugetlb_range", "userfaultfd_huge_must_wait",
+};
+static const char *const exposing[] = { "unprotected", "v6.1" };
+
+static void exposed_cell(unsigned int i)
+{
+	const char *site = exposed[i / 2], *policy = exposing[i % 2];
+	struct race_limits lim = dfs_limits(1);
+	struct race_result r = explore(site, policy, false, &lim);
+
+	CHECK_MSG(table_died(r.finding), "%s/%s: %s", site, policy,
+		  race_finding_name(r.finding));
+	CHECK_MSG(strstr(r.title, site), "title: %s", r.title);
+	CHECK_EQ(r.preemptions, 1);
+	/* The early check reads an entry of the freed table: KASAN. */
+	if (!strcmp(site, "hugetlb_fault"))
+		CHECK_EQ(r.finding, HW_FINDING_UAF);
+}
+
 static void exposed_sites_found(void)
 {
-	static const char *const sites[] = {
-		"hugetlb_fault", "follow_hugetlb_page",
-		"hugetlb_follow_page_mask",
-	};
-	static const char *const pols[] = { "unprotected", "v6.1" };
-	struct race_limits lim = dfs_limits(1);
-	unsigned int i, j;
-
-	for (i = 0; i < ARRAY_SIZE(sites); i++) {
-		for (j = 0; j < ARRAY_SIZE(pols); j++) {
-			struct race_result r = explore(sites[i], pols[j],
-						       false, &lim);
-
-			CHECK_MSG(table_died(r.finding), "%s/%s: %s",
-				  sites[i], pols[j],
-				  race_finding_name(r.finding));
-			CHECK_MSG(strstr(r.title, sites[i]), "title: %s",
-				  r.title);
-			CHECK_EQ(r.preemptions, 1);
-		}
-	}
-	/* The early check reads an entry of the freed table: KASAN. */
-	CHECK_EQ(explore("hugetlb_fault", "v6.1", false, &lim).finding,
-		 HW_FINDING_UAF);
+	in_parallel(exposed_cell, 2 * ARRAY_SIZE(exposed));
 }
 
 /*
@@ -317,29 +351,70 @@ static void rfc_destroyed_ptl(void)
  * share walkers hold by structure under every policy.  Every schedule
  * with at most one preemption is clean.
  */
+static const struct { const char *site, *policy; } safe[] = {
+	{ "follow_hugetlb_page", "v6.3" },
+	{ "follow_hugetlb_page", "rfc-late-dtor" },
+	{ "hugetlb_fault", "v6.3" },
+	{ "hugetlb_follow_page_mask", "v6.16" },
+	{ "walk_hugetlb_range", "rfc-late-dtor" },
+	{ "page_vma_mapped_walk", "v6.1" },
+	{ "hugetlb_vma_maps_page", "v6.1" },
+	{ "huge_pmd_share", "v6.1" },
+};
+
+static void safe_cell(unsigned int i)
+{
+	struct race_limits lim = dfs_limits(1);
+	struct race_result r = explore(safe[i].site, safe[i].policy, false,
+				       &lim);
+
+	CHECK_MSG(r.finding == HW_FINDING_NONE, "%s/%s: %s %s", safe[i].site,
+		  safe[i].policy, r.title, r.replay);
+	CHECK(r.exhaustive);
+	CHECK(r.schedules > 1000);
+}
+
 static void safe_policies_clean(void)
 {
-	static const struct { const char *site, *policy; } cells[] = {
-		{ "follow_hugetlb_page", "v6.3" },
-		{ "follow_hugetlb_page", "rfc-late-dtor" },
-		{ "hugetlb_fault", "v6.3" },
-		{ "hugetlb_follow_page_mask", "v6.16" },
-		{ "page_vma_mapped_walk", "v6.1" },
-		{ "hugetlb_vma_maps_page", "v6.1" },
-		{ "huge_pmd_share", "v6.1" },
-	};
+	in_parallel(safe_cell, ARRAY_SIZE(safe));
+}
+
+/*
+ * The stale, reused table (CVE-2025-38085): after A unshared, B is the
+ * table's last user and puts file g's page in slot 0:
+ *
+ *            1G              2G   2G+2M          3G
+ *  A:        |=== f[0,1G) ===|                        PUD entry cleared
+ *  B:                        |g|== f[2M,1G) ==|       same table, slot 0
+ *                                                     now maps g
+ *
+ * A GUP-fast walker still inside the table pins g's page for A's
+ * address.  RCU keeps a table from being freed, not from being reused:
+ * the RFC's RCU walkers meet it too.  v6.16's unshare waits out GUP-fast;
+ * v6.3's vma lock keeps the slow walker's table from being unshared.
+ */
+static void stale_table_isolation(void)
+{
 	struct race_limits lim = dfs_limits(1);
-	unsigned int i;
+	struct race_result r;
 
-	for (i = 0; i < ARRAY_SIZE(cells); i++) {
-		struct race_result r = explore(cells[i].site, cells[i].policy,
-					       false, &lim);
-
-		CHECK_MSG(r.finding == HW_FINDING_NONE, "%s/%s: %s %s",
-			  cells[i].site, cells[i].policy, r.title, r.replay);
-		CHECK(r.exhaustive);
-		CHECK(r.schedules > 1000);
-	}
+	r = explore("gup_fast-reuse", "v6.3", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_ISOLATION);
+	CHECK_MSG(strstr(r.title, "isolation break in gup_fast"), "%s",
+		  r.title);
+	r = explore("gup_fast-reuse", "v6.16", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_NONE);
+	CHECK(r.exhaustive);
+	r = explore("follow_hugetlb_page-reuse", "rfc", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_ISOLATION);
+	r = explore("follow_hugetlb_page-reuse", "rfc-late-dtor", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_ISOLATION);
+	r = explore("follow_hugetlb_page-reuse", "v6.3", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_NONE);
+	CHECK(r.exhaustive);
+	/* With the table freed at once, GUP-fast's RCU is no protection. */
+	r = explore("gup_fast", "unprotected", false, &lim);
+	CHECK_EQ(r.finding, HW_FINDING_UAF);
 }
 
 /* A replay string reproduces its schedule: same report, byte for byte. */
@@ -427,6 +502,7 @@ int main(void)
 		TAP_TEST(exposed_sites_found),
 		TAP_TEST(rfc_destroyed_ptl),
 		TAP_TEST(safe_policies_clean),
+		TAP_TEST(stale_table_isolation),
 		TAP_TEST(replay_reproduces),
 		TAP_TEST(replay_strings_checked),
 		TAP_TEST(mutant_caught),

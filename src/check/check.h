@@ -61,6 +61,8 @@ struct race_harness {
 
 extern const struct race_harness race_harnesses[];
 extern const int nr_race_harnesses;
+/* The explorer's own cost: a tiny harness, for --bench. */
+extern const struct race_harness race_micro_harness;
 const struct race_harness *race_harness_find(const char *name);
 
 /* ---- the engine (engine.c) ---------------------------------------------- */
@@ -90,6 +92,14 @@ void race_engine_destroy(struct race_engine *e);
  */
 enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 			     void *ctx);
+/*
+ * race_at_site() - does finding @f of the last run belong to @e's call
+ * site?  A report of a dead table or a stale one (use-after-free,
+ * destroyed lock, isolation break, walk rule) belongs to the site the
+ * reporting task was in; deadlocks, BUG_ON, lockdep and invariants
+ * belong to every harness.
+ */
+bool race_at_site(const struct race_engine *e, enum hw_finding f);
 /* The report's title ("BUG: KASAN: use-after-free in ..."), or "". */
 void race_report_title(const struct race_engine *e, char *buf, size_t len);
 
@@ -137,8 +147,16 @@ struct race_limits {
 };
 
 struct race_result {
-	enum hw_finding finding;
+	enum hw_finding finding;	/* at the harness's call site */
 	char title[160];
+	/*
+	 * The first report from another call site (the fault's early
+	 * check, on the way to the site under test, say): noted, and the
+	 * exploration went on.
+	 */
+	enum hw_finding other;
+	char other_title[160];
+	unsigned long other_after;	/* schedules until it */
 	unsigned long schedules;	/* until the finding, or in all */
 	double seconds;
 	bool exhaustive;		/* DFS explored every schedule */

@@ -122,6 +122,19 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 	return f;
 }
 
+bool race_at_site(const struct race_engine *e, enum hw_finding f)
+{
+	switch (f) {
+	case HW_FINDING_UAF:
+	case HW_FINDING_BAD_LOCK:
+	case HW_FINDING_ISOLATION:
+	case HW_FINDING_WALK_RULE:
+		return xs_finding_site() == (int)e->h->site;
+	default:
+		return true;
+	}
+}
+
 /* The first line of the report that names the bug. */
 void race_report_title(const struct race_engine *e, char *buf, size_t len)
 {

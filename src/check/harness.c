@@ -392,6 +392,39 @@ const struct race_harness race_harnesses[] = {
 
 const int nr_race_harnesses = ARRAY_SIZE(race_harnesses);
 
+/*
+ * A harness for measuring the explorer, not the kernel: two tasks on a
+ * booted system with no pages, each taking a mutex three times (twelve
+ * scheduling points).  Its rate is the cost of a schedule itself:
+ * restoring the snapshot, switching, choosing, checking invariants.
+ */
+static int setup_bare(struct race_ctx *c, const char *policy)
+{
+	struct hw_system_opts o = { .policy = policy, .report = c->report };
+
+	c->sys = hw_system_create(&o);
+	return c->sys ? 0 : -errno;
+}
+
+static void lock_thrice(struct race_ctx *c)
+{
+	struct mutex *m = &c->sys->lists_lock;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		mutex_lock(m);
+		mutex_unlock(m);
+	}
+}
+
+const struct race_harness race_micro_harness = {
+	.name = "micro",
+	.site = NR_SITES,
+	.walker = "two tasks, a mutex taken three times each",
+	.setup = setup_bare,
+	.tasks = { { "t0", lock_thrice }, { "t1", lock_thrice } },
+};
+
 const struct race_harness *race_harness_find(const char *name)
 {
 	int i;

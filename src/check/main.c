@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check/check.h"
@@ -35,12 +36,14 @@ static const char usage_text[] =
 "Options:\n"
 "  --policy LIST      policies, comma-separated (default: all)\n"
 "  --strategy S       dfs (preemption-bounded, default), pct or random\n"
-"  --bound N          dfs: explore preemption bounds 0..N (default 2)\n"
+"  --bound N          dfs: explore preemption bounds 0..N (default 1)\n"
 "  --depth D          pct: bug depth (default 3)\n"
 "  --seed N           pct, random: seed (default 1)\n"
-"  --schedules N      at most N schedules per site and policy\n"
-"                     (default 200000; 0: no limit)\n"
-"  --time SEC         at most SEC seconds per site and policy (default 10)\n"
+"  --schedules N      at most N schedules per site and policy (default:\n"
+"                     no limit)\n"
+"  --time SEC         at most SEC seconds per site and policy (default 5;\n"
+"                     0: no limit)\n"
+"  -j, --jobs N       explore N cells at once (default: the CPUs)\n"
 "  --no-mutant        skip the mutant check (a grace period that does not\n"
 "                     wait for readers must be caught)\n"
 "  --replay STRING    run one schedule, print its report and interleaving\n"
@@ -48,6 +51,8 @@ static const char usage_text[] =
 "  -v, --verbose      print each finding's report and interleaving\n"
 "  --json             print the results as JSON\n"
 "  --list             list the sites (harnesses) and exit\n"
+"  --bench            measure the explorer: schedules per second per\n"
+"                     harness, time to the first finding under v6.1\n"
 "  -q, --quiet        no progress line\n"
 "  -h, --help         show this help\n"
 "\n"
@@ -65,7 +70,9 @@ struct opts {
 	int nr_sites;
 	struct race_limits lim;
 	bool json, verbose, quiet, full_trace, mutant;
+	int jobs;
 	const char *replay;
+	bool bench;
 };
 
 static bool progress_shown;
@@ -116,9 +123,9 @@ static void json_str(FILE *out, const char *s)
 }
 
 static void json_result(FILE *out, const struct race_engine *e,
-			const struct race_result *r, bool first)
+			const struct race_result *r)
 {
-	fprintf(out, "%s\n    {\"site\": ", first ? "" : ",");
+	fprintf(out, "{\"site\": ");
 	json_str(out, e->h->name);
 	fprintf(out, ", \"policy\": ");
 	json_str(out, e->policy);
@@ -137,6 +144,13 @@ static void json_result(FILE *out, const struct race_engine *e,
 		fprintf(out, ", \"preemptions\": %d, \"decisions\": %lu, "
 			"\"replay\": ", r->preemptions, r->steps);
 		json_str(out, r->replay);
+	}
+	if (r->other != HW_FINDING_NONE) {
+		fprintf(out, ", \"elsewhere\": ");
+		json_str(out, race_finding_name(r->other));
+		fprintf(out, ", \"elsewhere_title\": ");
+		json_str(out, r->other_title);
+		fprintf(out, ", \"elsewhere_after\": %lu", r->other_after);
 	}
 	fputc('}', out);
 }
@@ -159,57 +173,278 @@ static void describe(char *buf, size_t n, const struct race_limits *lim,
 		snprintf(buf, n, "none (budget)");
 }
 
-/* Explore one cell of the table and print its line. */
-static int run_cell(const struct opts *o, const struct race_harness *h,
-		    const char *policy, bool mutant, bool *first,
-		    struct race_result *out)
+/* One cell of the table: a harness under a policy. */
+struct cell {
+	const struct race_harness *h;
+	const char *policy;
+	bool mutant;
+	FILE *out;			/* the worker's output */
+	pid_t pid;
+	int status;			/* CELL_* */
+	bool done;
+};
+
+enum { CELL_OK, CELL_ERROR, CELL_MUTANT_MISSED };
+
+/*
+ * Explore one cell and print its line (or JSON object, without the comma
+ * between objects) to @out.  Return: a CELL_* status.
+ */
+static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 {
 	struct race_engine e;
 	struct race_result r;
 	char what[64], pol[48];
 	int err;
 
-	err = race_engine_init(&e, h, policy, mutant);
+	err = race_engine_init(&e, c->h, c->policy, c->mutant);
 	if (err) {
 		fprintf(stderr, "hugewalk race: %s under %s: setup failed: %s\n",
-			h->name, policy, strerror(-err));
-		return err;
+			c->h->name, c->policy, strerror(-err));
+		return CELL_ERROR;
 	}
 	err = race_explore(&e, &o->lim, &r);
 	progress_clear();
 	if (err) {
 		race_engine_destroy(&e);
-		return err;
+		return CELL_ERROR;
 	}
 	if (o->json) {
-		json_result(stdout, &e, &r, *first);
+		json_result(out, &e, &r);
 	} else {
-		what[0] = '\0';
 		describe(what, sizeof(what), &o->lim, &r);
-		snprintf(pol, sizeof(pol), "%s%s", policy,
-			 mutant ? "+broken-gp" : "");
-		printf("%-26s %-14s %-30s %9lu %8.3fs", h->name, pol, what,
-		       r.schedules, r.seconds);
+		snprintf(pol, sizeof(pol), "%s%s", c->policy,
+			 c->mutant ? "+broken-gp" : "");
+		fprintf(out, "%-26s %-14s %-30s %9lu %8.3fs", c->h->name, pol,
+			what, r.schedules, r.seconds);
 		if (r.finding != HW_FINDING_NONE)
-			printf("  %s", r.replay);
-		printf("\n");
+			fprintf(out, "  %s", r.replay);
+		else if (r.other != HW_FINDING_NONE)
+			fprintf(out, "  (elsewhere: %s)", r.other_title);
+		fprintf(out, "\n");
 		if (o->verbose && r.finding != HW_FINDING_NONE) {
 			struct race_replay rp;
 
-			printf("\n%s", e.report_buf);
+			fprintf(out, "\n%s", e.report_buf);
 			if (!race_replay_parse(r.replay, &rp)) {
-				race_replay_run(&e, &rp, NULL, stdout,
+				race_replay_run(&e, &rp, NULL, out,
 						o->full_trace);
 				race_replay_free(&rp);
 			}
-			printf("\n");
+			fprintf(out, "\n");
+		}
+	}
+	fflush(out);
+	race_engine_destroy(&e);
+	/* The mutant must be caught: a table (or its ptl) died under RCU. */
+	if (c->mutant && r.finding != HW_FINDING_UAF &&
+	    r.finding != HW_FINDING_BAD_LOCK)
+		return CELL_MUTANT_MISSED;
+	return CELL_OK;
+}
+
+static void copy_out(FILE *from, FILE *to)
+{
+	char buf[8192];
+	size_t n;
+
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof(buf), from)) > 0)
+		fwrite(buf, 1, n, to);
+	fclose(from);
+}
+
+/* Print cell @i's output, with what goes between cells. */
+static void print_cell(const struct opts *o, const struct cell *cells,
+		       int i, int nr_table)
+{
+	const struct cell *c = &cells[i];
+
+	if (o->json) {
+		if (i == nr_table)
+			printf("],\n  \"mutant\": [");
+		printf("%s\n    ", i && i != nr_table ? "," : "");
+	} else if (i == nr_table) {
+		printf("\nmutant check (grace period that does not wait for "
+		       "readers):\n");
+	} else if (i && cells[i - 1].h != c->h) {
+		printf("\n");
+	}
+	fflush(stdout);
+	if (c->out)
+		copy_out(c->out, stdout);
+	if (!o->json && c->mutant)
+		printf(c->status == CELL_OK ?
+		       "caught: a table (or its ptl) died under an RCU reader\n" :
+		       "MUTANT NOT CAUGHT: the oracle cannot see a broken grace "
+		       "period\n");
+	fflush(stdout);
+}
+
+/*
+ * Run every cell, @o->jobs at a time in worker processes (each cell is
+ * independent: its own system, snapshot and arena), printing them in
+ * order as they complete.  Return: 0, or 1 if a cell failed.
+ */
+static int run_table(const struct opts *o, struct cell *cells, int nr,
+		     int nr_table)
+{
+	int next_start = 0, next_print = 0, running = 0, status = 0, i;
+	bool tty = !o->quiet && !o->json && isatty(2);
+
+	if (o->jobs <= 1) {
+		for (i = 0; i < nr; i++) {
+			print_cell(o, cells, i, nr_table);
+			cells[i].status = run_cell(o, &cells[i], stdout);
+			if (cells[i].mutant && !o->json)
+				printf(cells[i].status == CELL_OK ?
+				       "caught: a table (or its ptl) died "
+				       "under an RCU reader\n" :
+				       "MUTANT NOT CAUGHT: the oracle cannot "
+				       "see a broken grace period\n");
+			status |= cells[i].status != CELL_OK;
+		}
+		return status;
+	}
+	while (next_print < nr) {
+		if (next_start < nr && running < o->jobs) {
+			struct cell *c = &cells[next_start++];
+
+			fflush(stdout);
+			c->out = tmpfile();
+			c->pid = c->out ? fork() : -1;
+			if (c->pid == 0)
+				_exit(run_cell(o, c, c->out));
+			if (c->pid < 0) {
+				perror("hugewalk race: worker");
+				return 1;
+			}
+			running++;
+			continue;
+		}
+		if (running) {
+			int st;
+			pid_t pid = wait(&st);
+
+			for (i = 0; pid > 0 && i < nr; i++) {
+				if (cells[i].pid != pid)
+					continue;
+				cells[i].done = true;
+				cells[i].status = WIFEXITED(st) ?
+					WEXITSTATUS(st) : CELL_ERROR;
+				running--;
+			}
+		}
+		while (next_print < nr && cells[next_print].done) {
+			if (tty)
+				fprintf(stderr, "\r%40s\r", "");
+			print_cell(o, cells, next_print, nr_table);
+			status |= cells[next_print].status != CELL_OK;
+			next_print++;
+		}
+		if (tty && next_print < nr)
+			fprintf(stderr, "\r  %d of %d cells done, %d running ",
+				next_print, nr, running);
+	}
+	if (tty)
+		fprintf(stderr, "\r%40s\r", "");
+	return status;
+}
+
+/* Explore @h under @policy with @lim; Return: 0 or -errno. */
+static int bench_one(const struct race_harness *h, const char *policy,
+		     const struct race_limits *lim, struct race_result *r,
+		     unsigned long *points, size_t *snap)
+{
+	struct race_engine e;
+	int err = race_engine_init(&e, h, policy, false);
+
+	if (err)
+		return err;
+	err = race_explore(&e, lim, r);
+	if (points)
+		*points = e.points;
+	if (snap)
+		*snap = e.snap.len;
+	race_engine_destroy(&e);
+	return err;
+}
+
+/*
+ * --bench: what the explorer costs.  Per harness: schedules per second
+ * (DFS under v6.3, for a second), scheduling points per schedule, the
+ * cost of a point, the snapshot restored before each schedule; and the
+ * time to the first finding under v6.1, by DFS and by PCT (depth 2).
+ * The micro harness measures the fixed cost of a schedule.
+ */
+static int do_bench(const struct opts *o)
+{
+	struct race_limits rate = { .strategy = RACE_DFS, .bound = 1,
+				    .max_seconds = 1 };
+	struct race_limits dfs = { .strategy = RACE_DFS, .bound = 1,
+				   .max_seconds = 10 };
+	struct race_limits pct = { .strategy = RACE_PCT, .depth = 2,
+				   .seed = 1, .max_seconds = 10 };
+	int i;
+
+	if (o->json)
+		printf("{\"bench\": \"race\", \"harnesses\": [");
+	else
+		printf("%-26s %10s %8s %8s %7s  %-22s %-22s\n", "harness",
+		       "sched/s", "points", "ns/pt", "snap", "v6.1 DFS first",
+		       "v6.1 PCT first");
+	for (i = -1; i < nr_race_harnesses; i++) {
+		const struct race_harness *h = i < 0 ? &race_micro_harness :
+					       &race_harnesses[i];
+		struct race_result r, rd = { 0 }, rp = { 0 };
+		unsigned long points;
+		double sps, pps, ns;
+		char fd[32] = "-", fp[32] = "-";
+		size_t snap;
+
+		if (bench_one(h, "v6.3", &rate, &r, &points, &snap))
+			return 1;
+		sps = r.seconds > 0 ? r.schedules / r.seconds : 0;
+		pps = r.schedules ? (double)points / r.schedules : 0;
+		ns = points ? r.seconds * 1e9 / points : 0;
+		if (i >= 0) {
+			if (bench_one(h, "v6.1", &dfs, &rd, NULL, NULL) ||
+			    bench_one(h, "v6.1", &pct, &rp, NULL, NULL))
+				return 1;
+			if (rd.finding != HW_FINDING_NONE)
+				snprintf(fd, sizeof(fd), "%lu in %.3fs",
+					 rd.schedules, rd.seconds);
+			if (rp.finding != HW_FINDING_NONE)
+				snprintf(fp, sizeof(fp), "%lu in %.3fs",
+					 rp.schedules, rp.seconds);
+		}
+		if (o->json) {
+			printf("%s\n    {\"harness\": ", i < 0 ? "" : ",");
+			json_str(stdout, h->name);
+			printf(", \"schedules_per_second\": %.0f, "
+			       "\"points_per_schedule\": %.1f, "
+			       "\"ns_per_point\": %.2f, \"snapshot_bytes\": %zu",
+			       sps, pps, ns, snap);
+			if (i >= 0)
+				printf(", \"v61_dfs_finding\": \"%s\", "
+				       "\"v61_dfs_schedules\": %lu, "
+				       "\"v61_dfs_seconds\": %.6f, "
+				       "\"v61_pct_finding\": \"%s\", "
+				       "\"v61_pct_schedules\": %lu, "
+				       "\"v61_pct_seconds\": %.6f",
+				       race_finding_name(rd.finding),
+				       rd.schedules, rd.seconds,
+				       race_finding_name(rp.finding),
+				       rp.schedules, rp.seconds);
+			printf("}");
+		} else {
+			printf("%-26s %10.0f %8.0f %8.1f %6zuK  %-22s %-22s\n",
+			       h->name, sps, pps, ns, snap >> 10, fd, fp);
 		}
 		fflush(stdout);
 	}
-	*first = false;
-	if (out)
-		*out = r;
-	race_engine_destroy(&e);
+	if (o->json)
+		printf("\n]}\n");
 	return 0;
 }
 
@@ -266,7 +501,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_STRATEGY, OPT_BOUND, OPT_DEPTH,
 	       OPT_SEED, OPT_SCHEDULES, OPT_TIME, OPT_NO_MUTANT, OPT_REPLAY,
-	       OPT_FULL, OPT_JSON, OPT_LIST };
+	       OPT_FULL, OPT_JSON, OPT_LIST, OPT_BENCH };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "strategy", required_argument, NULL, OPT_STRATEGY },
@@ -280,24 +515,24 @@ int main(int argc, char **argv)
 		{ "full-trace", no_argument, NULL, OPT_FULL },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "list", no_argument, NULL, OPT_LIST },
+		{ "bench", no_argument, NULL, OPT_BENCH },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = {
-		.lim = { .strategy = RACE_DFS, .bound = 2, .depth = 3,
-			 .seed = 1, .max_schedules = 200000,
-			 .max_seconds = 10 },
+		.lim = { .strategy = RACE_DFS, .bound = 1, .depth = 3,
+			 .seed = 1, .max_seconds = 5 },
 		.mutant = true,
 	};
 	const char *const *names = hw_policy_names();
-	struct race_result mr;
-	bool first = true;
-	int c, i, j, status = 0;
+	struct cell *cells;
+	int c, i, j, nr, nr_table, status = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_POLICY:
 			if (parse_policies(&o, optarg))
@@ -350,11 +585,19 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			o.json = true;
 			break;
+		case OPT_BENCH:
+			o.bench = true;
+			break;
 		case OPT_LIST:
 			for (i = 0; i < nr_race_harnesses; i++)
 				printf("%-26s %s\n", race_harnesses[i].name,
 				       race_harnesses[i].walker);
 			return 0;
+		case 'j':
+			o.jobs = strtol(optarg, &end, 10);
+			if (*end || o.jobs < 1)
+				goto usage;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -370,6 +613,8 @@ int main(int argc, char **argv)
 	}
 	if (o.replay)
 		return do_replay(&o);
+	if (o.bench)
+		return do_bench(&o);
 	for (i = optind; i < argc; i++) {
 		const struct race_harness *h = race_harness_find(argv[i]);
 
@@ -387,8 +632,32 @@ int main(int argc, char **argv)
 	if (!o.nr_policies)
 		for (i = 0; names[i] && i < 16; i++)
 			o.policies[o.nr_policies++] = names[i];
-	if (!o.quiet && !o.json && isatty(2))
+	if (!o.jobs)
+		o.jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+			 sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	/* A progress line per cell only when cells run one at a time. */
+	if (!o.quiet && !o.json && o.jobs <= 1 && isatty(2))
 		o.lim.progress = progress;
+
+	nr = 0;
+	cells = calloc(o.nr_sites * o.nr_policies + 1, sizeof(*cells));
+	if (!cells)
+		return 1;
+	for (i = 0; i < o.nr_sites; i++)
+		for (j = 0; j < o.nr_policies; j++)
+			cells[nr++] = (struct cell){
+				.h = o.sites[i], .policy = o.policies[j],
+			};
+	nr_table = nr;
+	/*
+	 * The oracle must be able to fire: the RFC's protection, clean with
+	 * a real grace period, with one that does not wait for readers.
+	 */
+	if (o.mutant)
+		cells[nr++] = (struct cell){
+			.h = race_harness_find("follow_hugetlb_page"),
+			.policy = "rfc-late-dtor", .mutant = true,
+		};
 
 	if (o.json) {
 		printf("{\"strategy\": \"%s\", \"bound\": %d, \"depth\": %d, "
@@ -405,44 +674,20 @@ int main(int argc, char **argv)
 		else if (o.lim.strategy == RACE_PCT)
 			printf(" (depth %d, seed %llu)", o.lim.depth,
 			       (unsigned long long)o.lim.seed);
+		printf(", budget per cell:");
+		if (o.lim.max_schedules)
+			printf(" %lu schedules", o.lim.max_schedules);
+		if (o.lim.max_seconds)
+			printf(" %gs", o.lim.max_seconds);
+		if (!o.lim.max_schedules && !o.lim.max_seconds)
+			printf(" none");
 		printf("\n\n%-26s %-14s %-30s %9s %9s  %s\n", "site", "policy",
 		       "finding", "schedules", "time", "replay");
 	}
-	for (i = 0; i < o.nr_sites; i++) {
-		for (j = 0; j < o.nr_policies; j++)
-			if (run_cell(&o, o.sites[i], o.policies[j], false,
-				     &first, NULL))
-				status = 1;
-		if (!o.json && o.nr_policies > 1 && i + 1 < o.nr_sites)
-			printf("\n");
-	}
-	if (o.mutant) {
-		/*
-		 * The oracle must be able to fire: the RFC's protection,
-		 * clean with a real grace period, with one that does not
-		 * wait for readers.
-		 */
-		if (o.json)
-			printf("],\n  \"mutant\": [");
-		else
-			printf("\nmutant check (grace period that does not "
-			       "wait for readers):\n");
-		first = true;
-		if (run_cell(&o, race_harness_find("follow_hugetlb_page"),
-			     "rfc-late-dtor", true, &first, &mr) ||
-		    (mr.finding != HW_FINDING_UAF &&
-		     mr.finding != HW_FINDING_BAD_LOCK)) {
-			status = 1;
-			if (!o.json)
-				printf("MUTANT NOT CAUGHT: the oracle cannot "
-				       "see a broken grace period\n");
-		} else if (!o.json) {
-			printf("caught: a table (or its ptl) died under an RCU "
-			       "reader\n");
-		}
-	}
+	status = run_table(&o, cells, nr, nr_table);
 	if (o.json)
-		printf("]}\n");
+		printf("%s]}\n", nr == nr_table ? "],\n  \"mutant\": [" : "");
+	free(cells);
 	return status;
 usage:
 	fputs("Try 'hugewalk race --help'.\n", stderr);

@@ -390,6 +390,7 @@ int race_shrink(struct race_engine *e, struct race_sched *s,
 	struct race_dev *devs = NULL, *trial = NULL;
 	char title[sizeof(res->title)], want[sizeof(res->title)];
 	int nr, pre, k, runs = 0, err = -ENOMEM;
+	int want_site = xs_finding_site();
 	enum hw_finding f;
 
 	race_report_title(e, want, sizeof(want));
@@ -408,7 +409,7 @@ int race_shrink(struct race_engine *e, struct race_sched *s,
 		memcpy(trial + j, devs + j + 1, (nr - j - 1) * sizeof(*trial));
 		f = run_devs(e, trial, nr - 1, &t, NULL);
 		runs++;
-		if (f != res->finding)
+		if (f != res->finding || xs_finding_site() != want_site)
 			continue;
 		race_report_title(e, title, sizeof(title));
 		if (strcmp(title, want))

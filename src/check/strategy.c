@@ -220,10 +220,31 @@ static bool over_budget(struct budget *b, struct race_engine *e, int bound)
 	return b->lim->max_seconds && t - b->start >= b->lim->max_seconds;
 }
 
+/*
+ * A finding of run @f: the harness's (true), or one at another call site,
+ * noted in @res the first time, after which the exploration goes on.
+ */
+static bool finding_counts(struct race_engine *e, enum hw_finding f,
+			   struct budget *b, struct race_result *res)
+{
+	if (f == HW_FINDING_NONE)
+		return false;
+	if (race_at_site(e, f))
+		return true;
+	if (res->other == HW_FINDING_NONE) {
+		res->other = f;
+		race_report_title(e, res->other_title,
+				  sizeof(res->other_title));
+		res->other_after = e->schedules - b->start_schedules;
+	}
+	return false;
+}
+
 enum dfs_end { DFS_FOUND, DFS_EXHAUSTED, DFS_BUDGET };
 
 static enum dfs_end dfs(struct race_engine *e, int bound, struct budget *b,
-			struct race_sched *s, enum hw_finding *found)
+			struct race_sched *s, enum hw_finding *found,
+			struct race_result *res)
 {
 	struct chooser c;
 	unsigned long n, prefix_len = 0;
@@ -242,7 +263,7 @@ static enum dfs_end dfs(struct race_engine *e, int bound, struct budget *b,
 		for (i = 0; i + 1 < (long)n; i++)
 			s->pre[i + 1] = s->pre[i] +
 				(s->cur[i] >= 0 && s->chosen[i] != s->cur[i]);
-		if (f != HW_FINDING_NONE) {
+		if (finding_counts(e, f, b, res)) {
 			*found = f;
 			return DFS_FOUND;
 		}
@@ -320,7 +341,7 @@ int race_explore(struct race_engine *e, const struct race_limits *lim,
 	switch (lim->strategy) {
 	case RACE_DFS:
 		for (bound = 0; bound <= lim->bound; bound++) {
-			enum dfs_end end = dfs(e, bound, &b, &s, &found);
+			enum dfs_end end = dfs(e, bound, &b, &s, &found, res);
 
 			if (end == DFS_FOUND)
 				break;
@@ -338,6 +359,8 @@ int race_explore(struct race_engine *e, const struct race_limits *lim,
 		found = race_run_one(e, &race_choose_ops, &c);
 		k = c.n;
 		s.len = c.n;
+		if (!finding_counts(e, found, &b, res))
+			found = HW_FINDING_NONE;
 		while (found == HW_FINDING_NONE && !over_budget(&b, e, 0)) {
 			chooser_init(&c, lim->strategy == RACE_PCT ? CH_PCT
 								  : CH_RANDOM,
@@ -348,6 +371,8 @@ int race_explore(struct race_engine *e, const struct race_limits *lim,
 					  k, &c.rng);
 			found = race_run_one(e, &race_choose_ops, &c);
 			s.len = c.n;
+			if (!finding_counts(e, found, &b, res))
+				found = HW_FINDING_NONE;
 		}
 		break;
 	}

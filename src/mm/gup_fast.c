@@ -88,7 +88,8 @@ static struct folio *gup_fast_hugepte(struct hw_mm *mm, unsigned long addr,
 		return NULL;
 	ptep = (pte_t *)(pud_pgtable(pud) + pmd_index(addr));
 	pte = huge_ptep_get(ptep);
-	if (!pte_present(pte) || ((flags & FOLL_WRITE) && !huge_pte_write(pte)))
+	if (!pte_present(pte) || pte_protnone(pte) ||
+	    ((flags & FOLL_WRITE) && !huge_pte_write(pte)))
 		return NULL;
 
 	folio = pfn_to_folio(mm->sys, pte_pfn(pte));

@@ -255,7 +255,8 @@ static bool cpu_access(struct vm_area_struct *vma, unsigned long addr,
 	if (ptep) {
 		ptl = huge_pte_lock(ptep);
 		pte = huge_ptep_get(ptep);
-		if (pte_present(pte) && (!write || huge_pte_write(pte))) {
+		if (pte_present(pte) && !pte_protnone(pte) &&
+		    (!write || huge_pte_write(pte))) {
 			folio = pfn_to_folio(vma->vm_mm->sys, pte_pfn(pte));
 			folio_get(folio);
 			/* The MMU sets the accessed bit rmap's aging clears. */

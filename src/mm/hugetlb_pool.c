@@ -301,7 +301,10 @@ static void free_huge_folio(struct folio *folio)
 	if (folio->restore_reserve) {
 		/* Allocated against a reservation, never instantiated. */
 		folio->restore_reserve = false;
-		h->resv_huge_pages++;
+		if (h->resv_debt)
+			h->resv_debt--;
+		else
+			h->resv_huge_pages++;
 	}
 	folio->anon = false;
 	folio->index = 0;
@@ -616,8 +619,16 @@ static int hugetlb_acct_memory(struct hstate *h, long delta)
 			ret = -ENOMEM;
 		else
 			h->resv_huge_pages += delta;
+	} else if (h->resv_huge_pages < (unsigned long)-delta) {
+		/*
+		 * A private VMA went away while a folio that will give its
+		 * reservation back is still pinned (restore_reserve): the
+		 * kernel's counter wraps below zero until the folio is freed.
+		 * Keep the shortfall as a debt that the free pays instead.
+		 */
+		h->resv_debt += -delta - h->resv_huge_pages;
+		h->resv_huge_pages = 0;
 	} else {
-		BUG_ON(h->resv_huge_pages < (unsigned long)-delta);
 		h->resv_huge_pages -= -delta;
 	}
 	spin_unlock(&h->hugetlb_lock);

@@ -123,6 +123,22 @@ void hugetlb_zap_range(struct vm_area_struct *vma, unsigned long start,
 	i_mmap_unlock_write(mapping);
 }
 
+/*
+ * huge_pte_modify() - @pte with the protection of @newflags.  Private
+ * mappings stay read-only (a write copies); PROT_NONE keeps the page
+ * mapped but not accessible (_PAGE_PROTNONE, as x86 does).
+ */
+static pte_t huge_pte_modify(pte_t pte, unsigned long newflags)
+{
+	bool writable = (newflags & VM_SHARED) && (newflags & VM_WRITE);
+
+	if (!(newflags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return (pte_t){ (pte.pte & ~(_PAGE_PRESENT | _PAGE_RW)) |
+				_PAGE_PROTNONE };
+	pte.pte = (pte.pte & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
+	return writable ? huge_pte_mkwrite(pte) : huge_pte_wrprotect(pte);
+}
+
 /**
  * hugetlb_change_protection() - apply @newflags' protection to the
  * entries of [start, end), unsharing shared tables.
@@ -135,7 +151,6 @@ long hugetlb_change_protection(struct vm_area_struct *vma,
 {
 	struct hw_mm *mm = vma->vm_mm;
 	struct address_space *mapping = vma_mapping(vma);
-	bool writable = (newflags & VM_SHARED) && (newflags & VM_WRITE);
 	unsigned long address;
 	long pages = 0;
 	spinlock_t *ptl;
@@ -160,9 +175,7 @@ long hugetlb_change_protection(struct vm_area_struct *vma,
 		}
 		pte = huge_ptep_get(ptep);
 		if (pte_present(pte)) {
-			/* Private mappings stay read-only: writes COW. */
-			set_huge_pte_at(ptep, writable ? huge_pte_mkwrite(pte)
-						       : huge_pte_wrprotect(pte));
+			set_huge_pte_at(ptep, huge_pte_modify(pte, newflags));
 			pages++;
 		}
 		spin_unlock(ptl);

@@ -35,6 +35,12 @@
 
 /* ---- waiting for a migration -------------------------------------------- */
 
+/**
+ * migration_wq_init() - the wait queues of migration_entry_wait_huge().
+ * @sys: the system being booted.
+ *
+ * Context: hw_system_create(), before any task runs in @sys.
+ */
 void migration_wq_init(struct hw_system *sys)
 {
 	size_t i;
@@ -43,6 +49,12 @@ void migration_wq_init(struct hw_system *sys)
 		init_waitqueue_head(&sys->migration_wq[i]);
 }
 
+/**
+ * migration_wq_exit() - undo migration_wq_init().
+ * @sys: the system going away: no task sleeps in it any more.
+ *
+ * Context: hw_system_destroy().
+ */
 void migration_wq_exit(struct hw_system *sys)
 {
 	size_t i;
@@ -252,7 +264,7 @@ static int move_to_new_folio(struct address_space *mapping,
 int unmap_and_move_huge_page(struct hw_system *sys,
 			     struct address_space *mapping, struct folio *src)
 {
-	unsigned long idx = src->index;
+	unsigned long idx = src->index, hash;
 	bool page_was_mapped = false;
 	struct mutex *fault_mutex;
 	struct folio *dst;
@@ -261,8 +273,8 @@ int unmap_and_move_huge_page(struct hw_system *sys,
 	dst = alloc_migration_target(sys);
 	if (!dst)
 		return -ENOMEM;
-	fault_mutex = &sys->fault_mutex_table[hugetlb_fault_mutex_hash(mapping,
-								       idx)];
+	hash = hugetlb_fault_mutex_hash(mapping, idx);
+	fault_mutex = &sys->fault_mutex_table[hash];
 	mutex_lock(fault_mutex);
 	folio_lock(src);
 	if (src->mapping != mapping || src->index != idx)

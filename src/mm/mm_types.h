@@ -64,6 +64,7 @@ struct hstate {
 	unsigned long nr_huge_pages;	/* HugePages_Total */
 	unsigned long free_huge_pages;	/* HugePages_Free */
 	unsigned long resv_huge_pages;	/* HugePages_Rsvd */
+	unsigned long resv_debt;	/* see hugetlb_acct_memory() */
 	unsigned long nr_folios;	/* folio structs ever made */
 	struct list_head hugepage_freelist;
 	/* pfn_to_folio(): chunk pointers published with release order */

@@ -49,6 +49,7 @@
 #define _PAGE_ACCESSED	(1UL << 5)
 #define _PAGE_DIRTY	(1UL << 6)
 #define _PAGE_PSE	(1UL << 7)	/* a huge page, not a table */
+#define _PAGE_PROTNONE	(1UL << 8)	/* PROT_NONE: mapped, not accessible */
 #define _PAGE_SPECIAL	(1UL << 9)	/* software: migration entry */
 #define _PAGE_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | \
 			 _PAGE_ACCESSED | _PAGE_DIRTY)
@@ -241,7 +242,16 @@ static inline bool pud_none(pud_t e) { return e.pud == 0; }
 static inline bool pmd_none(pmd_t e) { return e.pmd == 0; }
 static inline bool huge_pte_none(pte_t e) { return e.pte == 0; }
 static inline bool pud_present(pud_t e) { return e.pud & _PAGE_PRESENT; }
-static inline bool pte_present(pte_t e) { return e.pte & _PAGE_PRESENT; }
+/* As on x86, a PROT_NONE entry still maps its page: it is "present". */
+static inline bool pte_present(pte_t e)
+{
+	return e.pte & (_PAGE_PRESENT | _PAGE_PROTNONE);
+}
+
+static inline bool pte_protnone(pte_t e)
+{
+	return (e.pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
 static inline bool huge_pte_write(pte_t e) { return e.pte & _PAGE_RW; }
 static inline bool huge_pte_dirty(pte_t e) { return e.pte & _PAGE_DIRTY; }
 static inline unsigned long pte_pfn(pte_t e)

@@ -254,7 +254,8 @@ static int check_folios(struct hw_system *sys, struct census *c, FILE *out)
 		if ((unsigned long)map != maps[i])
 			BROKEN("folio %lu: mapcount %d, but %lu entries map it\n",
 			       i, map, maps[i]);
-		if (ref != map + (f->mapping ? 1 : 0))
+		/* Pins (GUP) are references beyond these. */
+		if (ref < map + (f->mapping ? 1 : 0) || ref == 0)
 			BROKEN("folio %lu: refcount %d, mapcount %d, %s\n", i,
 			       ref, map, f->mapping ? "in page cache" : "anon");
 	}
@@ -292,7 +293,7 @@ static int check_reservations(struct hw_system *sys, FILE *out)
 			want += (to - from) - region_count(vma->resv, from, to);
 		}
 	}
-	if (want != hstate_sys(sys)->resv_huge_pages)
+	if (want != hstate_sys(sys)->resv_huge_pages && !hstate_sys(sys)->resv_debt)
 		BROKEN("HugePages_Rsvd %lu, but mappings and files hold %lu reservations\n",
 		       hstate_sys(sys)->resv_huge_pages, want);
 	return nr;

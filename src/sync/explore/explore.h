@@ -73,6 +73,9 @@ enum hw_finding xs_run(const struct xs_ops *ops, void *ctx,
 int xs_nr_tasks(void);
 const char *xs_task_name(int task);
 
+/* The call site (enum hw_site) the last finding was reported in, or -1. */
+int xs_finding_site(void);
+
 /* Scheduling points and decisions of the last (or current) run. */
 unsigned long xs_nr_points(void);
 unsigned long xs_nr_decisions(void);

@@ -214,9 +214,13 @@ void xs_wake(const void *obj)
  */
 void hw_report_fatal(enum hw_finding kind)
 {
+	const struct call_site *site;
+
 	xs.finding = kind;
 	if (!xs.cur)
 		abort();
+	site = current_site();
+	xs.finding_site = site ? site->id : -1;
 	xs_exit_to_main();
 }
 
@@ -249,6 +253,7 @@ void xs_reset(void)
 	xs.runnable = 0;
 	xs.live = 0;
 	xs.finding = HW_FINDING_NONE;
+	xs.finding_site = -1;
 	xs.nr_points = 0;
 	xs.nr_decisions = 0;
 	xs.cb_head = xs.cb_tail = 0;
@@ -368,6 +373,11 @@ unsigned long xs_nr_points(void)
 unsigned long xs_nr_decisions(void)
 {
 	return xs.nr_decisions;
+}
+
+int xs_finding_site(void)
+{
+	return xs.finding_site;
 }
 
 void xs_set_broken_grace_period(bool broken)

@@ -44,6 +44,7 @@ struct xs_sched {
 	unsigned int live;		/* tasks other than RCU's not done */
 	void *main_sp;
 	enum hw_finding finding;
+	int finding_site;		/* call site of the report, or -1 */
 	const struct xs_ops *ops;
 	void *ctx;
 	unsigned long nr_points, nr_decisions;

@@ -151,6 +151,9 @@ tsan-check: deps
 bench: deps
 	@$(MAKE) --no-print-directory build/real/libhugewalk.a $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS))
 	@for b in $(patsubst bench/%.c,build/real/bench/%,$(BENCH_SRCS)); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory build/explore/hugewalk-race
+	@echo "race explorer: schedules per second, time to the first finding"
+	./build/explore/hugewalk-race --bench --json-out build/bench-race.json
 
 build/real/bench/%: build/real/bench/%.o build/real/libhugewalk.a
 	$(Q_LD)$(CC) -o $@ $^ $(LDLIBS)

@@ -53,6 +53,7 @@ static const char usage_text[] =
 "  --list             list the sites (harnesses) and exit\n"
 "  --bench            measure the explorer: schedules per second per\n"
 "                     harness, time to the first finding under v6.1\n"
+"  --json-out FILE    with --bench: also write the results as JSON\n"
 "  -q, --quiet        no progress line\n"
 "  -h, --help         show this help\n"
 "\n"
@@ -73,6 +74,7 @@ struct opts {
 	int jobs;
 	const char *replay;
 	bool bench;
+	const char *json_out;		/* --bench: JSON written here */
 };
 
 static bool progress_shown;
@@ -372,27 +374,34 @@ static int bench_one(const struct race_harness *h, const char *policy,
 
 /*
  * --bench: what the explorer costs.  Per harness: schedules per second
- * (DFS under v6.3, for a second), scheduling points per schedule, the
+ * (random schedules under v6.3, for a second), scheduling points per
+ * schedule, the
  * cost of a point, the snapshot restored before each schedule; and the
  * time to the first finding under v6.1, by DFS and by PCT (depth 2).
  * The micro harness measures the fixed cost of a schedule.
  */
 static int do_bench(const struct opts *o)
 {
-	struct race_limits rate = { .strategy = RACE_DFS, .bound = 1,
+	/* Random schedules for the rate: DFS may exhaust a small harness. */
+	struct race_limits rate = { .strategy = RACE_RANDOM, .seed = 1,
 				    .max_seconds = 1 };
 	struct race_limits dfs = { .strategy = RACE_DFS, .bound = 1,
-				   .max_seconds = 10 };
+				   .max_seconds = 3 };
 	struct race_limits pct = { .strategy = RACE_PCT, .depth = 2,
-				   .seed = 1, .max_seconds = 10 };
+				   .seed = 1, .max_seconds = 3 };
+	FILE *js = NULL;
 	int i;
 
-	if (o->json)
-		printf("{\"bench\": \"race\", \"harnesses\": [");
-	else
-		printf("%-26s %10s %8s %8s %7s  %-22s %-22s\n", "harness",
-		       "sched/s", "points", "ns/pt", "snap", "v6.1 DFS first",
-		       "v6.1 PCT first");
+	if (o->json_out) {
+		js = fopen(o->json_out, "w");
+		if (!js) {
+			perror(o->json_out);
+			return 1;
+		}
+		fprintf(js, "{\"bench\": \"race\", \"harnesses\": [");
+	}
+	printf("%-26s %10s %8s %8s %7s  %-22s %-22s\n", "harness", "sched/s",
+	       "points", "ns/pt", "snap", "v6.1 DFS first", "v6.1 PCT first");
 	for (i = -1; i < nr_race_harnesses; i++) {
 		const struct race_harness *h = i < 0 ? &race_micro_harness :
 					       &race_harnesses[i];
@@ -418,33 +427,32 @@ static int do_bench(const struct opts *o)
 				snprintf(fp, sizeof(fp), "%lu in %.3fs",
 					 rp.schedules, rp.seconds);
 		}
-		if (o->json) {
-			printf("%s\n    {\"harness\": ", i < 0 ? "" : ",");
-			json_str(stdout, h->name);
-			printf(", \"schedules_per_second\": %.0f, "
-			       "\"points_per_schedule\": %.1f, "
-			       "\"ns_per_point\": %.2f, \"snapshot_bytes\": %zu",
-			       sps, pps, ns, snap);
-			if (i >= 0)
-				printf(", \"v61_dfs_finding\": \"%s\", "
-				       "\"v61_dfs_schedules\": %lu, "
-				       "\"v61_dfs_seconds\": %.6f, "
-				       "\"v61_pct_finding\": \"%s\", "
-				       "\"v61_pct_schedules\": %lu, "
-				       "\"v61_pct_seconds\": %.6f",
-				       race_finding_name(rd.finding),
-				       rd.schedules, rd.seconds,
-				       race_finding_name(rp.finding),
-				       rp.schedules, rp.seconds);
-			printf("}");
-		} else {
-			printf("%-26s %10.0f %8.0f %8.1f %6zuK  %-22s %-22s\n",
-			       h->name, sps, pps, ns, snap >> 10, fd, fp);
-		}
+		printf("%-26s %10.0f %8.0f %8.1f %6zuK  %-22s %-22s\n",
+		       h->name, sps, pps, ns, snap >> 10, fd, fp);
 		fflush(stdout);
+		if (!js)
+			continue;
+		fprintf(js, "%s\n    {\"harness\": ", i < 0 ? "" : ",");
+		json_str(js, h->name);
+		fprintf(js, ", \"schedules_per_second\": %.0f, "
+			"\"points_per_schedule\": %.1f, \"ns_per_point\": %.2f, "
+			"\"snapshot_bytes\": %zu", sps, pps, ns, snap);
+		if (i >= 0)
+			fprintf(js, ", \"v61_dfs_finding\": \"%s\", "
+				"\"v61_dfs_schedules\": %lu, "
+				"\"v61_dfs_seconds\": %.6f, "
+				"\"v61_pct_finding\": \"%s\", "
+				"\"v61_pct_schedules\": %lu, "
+				"\"v61_pct_seconds\": %.6f",
+				race_finding_name(rd.finding), rd.schedules,
+				rd.seconds, race_finding_name(rp.finding),
+				rp.schedules, rp.seconds);
+		fprintf(js, "}");
 	}
-	if (o->json)
-		printf("\n]}\n");
+	if (js) {
+		fprintf(js, "\n]}\n");
+		fclose(js);
+	}
 	return 0;
 }
 
@@ -501,7 +509,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_STRATEGY, OPT_BOUND, OPT_DEPTH,
 	       OPT_SEED, OPT_SCHEDULES, OPT_TIME, OPT_NO_MUTANT, OPT_REPLAY,
-	       OPT_FULL, OPT_JSON, OPT_LIST, OPT_BENCH };
+	       OPT_FULL, OPT_JSON, OPT_LIST, OPT_BENCH, OPT_JSON_OUT };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "strategy", required_argument, NULL, OPT_STRATEGY },
@@ -516,6 +524,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "bench", no_argument, NULL, OPT_BENCH },
+		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -587,6 +596,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BENCH:
 			o.bench = true;
+			break;
+		case OPT_JSON_OUT:
+			o.json_out = optarg;
 			break;
 		case OPT_LIST:
 			for (i = 0; i < nr_race_harnesses; i++)

@@ -226,6 +226,9 @@ static int check_folios(struct hw_system *sys, struct census *c, FILE *out)
 		for (e = 0; e < PTRS_PER_PMD; e++) {
 			pte_t pte = huge_ptep_get(ptes + e);
 
+			if (is_hugetlb_migration_entry(pte))
+				BROKEN("pmd#%d entry %d: a migration entry on a quiescent system\n",
+				       t + 1, e);
 			if (!pte_present(pte))
 				continue;
 			i = pte_pfn(pte) >> (PMD_SHIFT - PAGE_SHIFT);
@@ -250,6 +253,8 @@ static int check_folios(struct hw_system *sys, struct census *c, FILE *out)
 		}
 		if (f->state != FOLIO_INUSE)
 			continue;
+		if (READ_ONCE(f->migrating))
+			BROKEN("folio %lu still marked migrating\n", i);
 		nused++;
 		if ((unsigned long)map != maps[i])
 			BROKEN("folio %lu: mapcount %d, but %lu entries map it\n",

@@ -53,6 +53,16 @@ void hw_system_destroy(struct hw_system *sys);
 int hw_system_set_policy(struct hw_system *sys, const char *name);
 const char *hw_system_policy(const struct hw_system *sys);
 
+/**
+ * hw_system_set_table_free() - an experiment's override of how freed page
+ * tables die: "now" (pmd_free() at once), "rcu" (call_rcu()), "sync"
+ * (synchronize_rcu() in the freeing task, then free), or "policy" to
+ * follow the policy again.
+ * @sys: the system, quiescent.
+ * Return: 0, or -EINVAL for an unknown mode.
+ */
+int hw_system_set_table_free(struct hw_system *sys, const char *mode);
+
 /* NULL-terminated list of the policy names, for --help and errors. */
 const char *const *hw_policy_names(void);
 

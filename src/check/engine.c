@@ -139,7 +139,7 @@ bool race_at_site(const struct race_engine *e, enum hw_finding f)
 void race_report_title(const struct race_engine *e, char *buf, size_t len)
 {
 	static const char *const starts[] = {
-		"BUG:", "WARNING:", "kernel BUG", "invariant",
+		"BUG:", "WARNING:", "kernel BUG", "invariant", "INFO:",
 	};
 	const char *p = e->report_buf, *end;
 	size_t i, n;
@@ -177,6 +177,7 @@ const char *race_finding_name(enum hw_finding f)
 		[HW_FINDING_DEADLOCK] = "deadlock",
 		[HW_FINDING_INVARIANT] = "invariant",
 		[HW_FINDING_ISOLATION] = "isolation",
+		[HW_FINDING_LIVELOCK] = "livelock",
 	};
 
 	return f < NR_HW_FINDINGS ? names[f] : "?";

@@ -217,7 +217,7 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 		describe(what, sizeof(what), &o->lim, &r);
 		snprintf(pol, sizeof(pol), "%s%s", c->policy,
 			 c->mutant ? "+broken-gp" : "");
-		fprintf(out, "%-26s %-14s %-30s %9lu %8.3fs", c->h->name, pol,
+		fprintf(out, "%-26s %-23s %-27s %9lu %8.3fs", c->h->name, pol,
 			what, r.schedules, r.seconds);
 		if (r.finding != HW_FINDING_NONE)
 			fprintf(out, "  %s", r.replay);
@@ -693,7 +693,7 @@ int main(int argc, char **argv)
 			printf(" %gs", o.lim.max_seconds);
 		if (!o.lim.max_schedules && !o.lim.max_seconds)
 			printf(" none");
-		printf("\n\n%-26s %-14s %-30s %9s %9s  %s\n", "site", "policy",
+		printf("\n\n%-26s %-23s %-27s %9s %9s  %s\n", "site", "policy",
 		       "finding", "schedules", "time", "replay");
 	}
 	status = run_table(&o, cells, nr, nr_table);

@@ -151,13 +151,23 @@ static void pagetable_free_tlb(struct hw_mm *mm, struct ptdesc *pt)
 {
 	const struct hw_policy *pol = mm->sys->policy;
 	const struct call_site *site = current_site();
+	enum pt_free_mode mode = mm->sys->pt_free_override ?
+		(enum pt_free_mode)(mm->sys->pt_free_override - 1) : pol->pt_free;
 
 	snprintf(pt->free_task, sizeof(pt->free_task), "%s", current->comm);
 	pt->free_site = site ? site->name : NULL;
 	atomic_long_dec(&mm->sys->nr_pagetables);
 
-	if (pol->pt_free == PT_FREE_NOW) {
+	if (mode == PT_FREE_NOW) {
 		pt->free_fn = "pmd_free() at once (no RCU table free)";
+		pagetable_dtor(pt);
+		pagetable_free(pt);
+		return;
+	}
+	if (mode == PT_FREE_SYNC) {
+		/* tlb_remove_table_one()'s fallback: wait, then free. */
+		pt->free_fn = "synchronize_rcu(), then pmd_free()";
+		synchronize_rcu();
 		pagetable_dtor(pt);
 		pagetable_free(pt);
 		return;

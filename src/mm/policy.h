@@ -34,6 +34,7 @@ enum hw_site {
 enum pt_free_mode {
 	PT_FREE_NOW,		/* pmd_free() at once: no RCU table free */
 	PT_FREE_RCU,		/* tlb_remove_table() -> call_rcu() */
+	PT_FREE_SYNC,		/* synchronize_rcu(), then free */
 };
 
 enum ptl_dtor_mode {

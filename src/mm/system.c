@@ -116,6 +116,21 @@ int hw_system_set_policy(struct hw_system *sys, const char *name)
 	return 0;
 }
 
+int hw_system_set_table_free(struct hw_system *sys, const char *mode)
+{
+	static const char *const modes[] = { "policy", "now", "rcu", "sync" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (mode && !strcmp(mode, modes[i])) {
+			rcu_barrier();
+			sys->pt_free_override = i;	/* PT_FREE_* + 1 */
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 const char *hw_system_policy(const struct hw_system *sys)
 {
 	return sys->policy->name;

@@ -29,6 +29,12 @@
 
 #define XS_STACK_SIZE	(256 * 1024)
 #define XS_GUARD	4096
+/*
+ * A schedule longer than this is a task retrying forever while the
+ * chooser starves the one it waits for (a lock-free retry loop has no
+ * fairness here): reported, not run on.
+ */
+#define XS_MAX_POINTS	(4UL << 20)
 
 struct xs_sched xs;
 
@@ -128,6 +134,17 @@ static void __attribute__((noreturn)) xs_entry(void)
 	__builtin_unreachable();
 }
 
+static void __attribute__((noreturn)) xs_livelock(struct xs_task *t)
+{
+	FILE *out = t->ts.sink && t->ts.sink->out ? t->ts.sink->out : stderr;
+
+	fprintf(out, "\nINFO: schedule exceeded %lu scheduling points: %s "
+		"livelocked?\n", XS_MAX_POINTS, t->ts.comm);
+	lockdep_print_held_locks(out, &t->ts);
+	fflush(out);
+	hw_report_fatal(HW_FINDING_LIVELOCK);
+}
+
 static bool op_traced_before_choice(enum hw_sched_op op)
 {
 	/* These points come after their operation took effect. */
@@ -144,7 +161,8 @@ void xs_point(enum hw_sched_op op, const void *obj, int arg,
 
 	if (!t)
 		return;
-	xs.nr_points++;
+	if (unlikely(++xs.nr_points > XS_MAX_POINTS))
+		xs_livelock(t);
 	if (op_traced_before_choice(op))
 		trace(t, XS_EV_STEP, op, obj, arg, what, fn);
 	m = xs.runnable;

@@ -133,7 +133,7 @@ TEST_BINS = $(patsubst tests/%.c,build/test/tests/%.t,$(TESTS))
 run: deps
 	@$(MAKE) --no-print-directory hugewalk
 	./hugewalk run --draw $(EXAMPLES)
-	./build/explore/hugewalk-race
+	./hugewalk race
 
 # Every test, under ASan and UBSan, as TAP through prove.
 check: deps

@@ -118,6 +118,30 @@ expect_error binary \
 expect_error unknown-policy \
 	'pool 1\npolicy v2.4\n' 1 \
 	":2:8: unknown policy 'v2.4'"
+expect_error never-waited \
+	'spawn A\nA read 0x40000000 &\n' 1 \
+	":2:19: the background op 'A read 0x40000000 &' is never waited for"
+expect_error unknown-site \
+	'violations record\nexpect violations frob=1\n' 1 \
+	":2:19: unknown call site 'frob'"
+
+# A fault nobody resolves: bounded by --timeout, FILE:LINE, exit 1.
+printf '%s\n' 'pool 512' 'memfd f' 'ftruncate f 1G' 'spawn A' \
+	'A mmap 0x40000000 1G rw shared f 0' \
+	'A uffd_register 0x40000000 1G missing' \
+	'A read 0x40000000 &' 'A uffd_read => addr=0x40000000' 'wait A' \
+	>"$tmp/stuck.hw"
+start=$(date +%s)
+hw run -q --timeout 0.2 "$tmp/stuck.hw"
+if [ "$rc" -eq 1 ] && [ $(($(date +%s) - start)) -lt 10 ] &&
+   grep -qF "$tmp/stuck.hw:7: 'A read 0x40000000 &' still running 200 ms after 'wait' at line 9" "$tmp/err" &&
+   grep -q "^FAIL $tmp/stuck.hw (.*stopped at line 9" "$tmp/out"; then
+	ok "a wait for a fault nobody resolves times out"
+else
+	not_ok "a wait for a fault nobody resolves times out (exit $rc)"
+	diag_file "$tmp/out"
+	diag_file "$tmp/err"
+fi
 
 # A failed expectation: FILE:LINE, the run goes on, FAIL, exit 1.
 printf 'pool 1\nexpect meminfo total=2\nexpect meminfo free=1\n' \
@@ -180,10 +204,12 @@ expect_usage "unknown global option" 2 "unknown option '--bogus'" --bogus
 expect_usage "no file" 2 "no scenario file given" run
 expect_usage "missing option argument" 2 "needs an argument" run --policy
 expect_usage "unknown policy" 2 "unknown policy 'nope'" run --policy nope x.hw
+expect_usage "bad timeout" 2 "--timeout wants seconds" run --timeout 0 x.hw
 
 hw --help
 if [ "$rc" -eq 0 ] && grep -q "run \[OPTION\]... FILE" "$tmp/out" &&
-   grep -q -- "--policy NAME" "$tmp/out" && grep -q "Examples:" "$tmp/out"; then
+   grep -q -- "--policy NAME" "$tmp/out" && grep -q "Examples:" "$tmp/out" &&
+   grep -q "uffd_read" "$tmp/out" && grep -q -- "--timeout" "$tmp/out"; then
 	ok "--help documents run and its options"
 else
 	not_ok "--help documents run and its options (exit $rc)"

@@ -372,6 +372,10 @@ static void safe_cell(unsigned int i)
 		  safe[i].policy, r.title, r.replay);
 	CHECK(r.exhaustive);
 	CHECK(r.schedules > 1000);
+	/* Clean because the walker was there and safe, not absent. */
+	CHECK_MSG(r.reached > 0, "%s never reached", safe[i].site);
+	tap_diag("%s reached in %lu of %lu schedules", safe[i].site,
+		 r.reached, r.schedules);
 }
 
 static void safe_policies_clean(void)

@@ -34,7 +34,7 @@ struct race_ctx {
 	struct hw_mm *a, *b, *c;
 	struct folio *folio;		/* page 0, referenced by setup */
 	struct hw_uffd *uffd;		/* A's userfaultfd, if registered */
-	void *priv;			/* a harness's own state, in the arena */
+	void *priv;			/* a harness's state, in the arena */
 	FILE *report;			/* where the checkers write */
 };
 
@@ -80,6 +80,7 @@ struct race_engine {
 	FILE *report;
 	unsigned long schedules;	/* run so far */
 	unsigned long points;		/* scheduling points, summed */
+	unsigned long reached;		/* schedules that reached the site */
 };
 
 int race_engine_init(struct race_engine *e, const struct race_harness *h,
@@ -158,6 +159,7 @@ struct race_result {
 	char other_title[160];
 	unsigned long other_after;	/* schedules until it */
 	unsigned long schedules;	/* until the finding, or in all */
+	unsigned long reached;		/* of them, reaching the site */
 	double seconds;
 	bool exhaustive;		/* DFS explored every schedule */
 	int bound_done;			/* DFS: bounds explored completely */

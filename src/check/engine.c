@@ -95,6 +95,18 @@ void race_engine_destroy(struct race_engine *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/**
+ * race_run_one() - one schedule of @e's harness.
+ * @e: the engine, set up.
+ * @ops: the chooser (and tracer).
+ * @ctx: its state.
+ *
+ * Restores the snapshot, spawns the harness's tasks, runs them, and
+ * checks the invariants if no checker reported.
+ *
+ * Context: the explorer's own context.
+ * Return: the finding, HW_FINDING_NONE for a clean schedule.
+ */
 enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 			     void *ctx)
 {
@@ -106,6 +118,7 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 	e->report_buf[0] = '\0';
 	xs_reset();
 	xs_set_broken_grace_period(e->mutant);
+	xs_watch_site(e->h->site);
 	for (i = 0; i < e->nr_tasks; i++) {
 		task_args[i].body = e->h->tasks[i].body;
 		task_args[i].ctx = &e->ctx;
@@ -119,9 +132,19 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 	fflush(e->report);
 	e->schedules++;
 	e->points += xs_nr_points();
+	e->reached += xs_site_reached();
 	return f;
 }
 
+/**
+ * race_at_site() - is finding @f of the last schedule @e's call site's?
+ * @e: the engine that ran it.
+ * @f: its finding.
+ *
+ * Context: right after the schedule.
+ * Return: true for a report about a table from the harness's site, and
+ * for reports that are every harness's (deadlock, BUG_ON, invariants).
+ */
 bool race_at_site(const struct race_engine *e, enum hw_finding f)
 {
 	switch (f) {
@@ -135,7 +158,15 @@ bool race_at_site(const struct race_engine *e, enum hw_finding f)
 	}
 }
 
-/* The first line of the report that names the bug. */
+/**
+ * race_report_title() - the first line of the last report that names the
+ * bug ("BUG: KASAN: use-after-free in hugetlb_fault").
+ * @e: the engine.
+ * @buf: where it goes.
+ * @len: its size.
+ *
+ * Context: any.  Leaves "" if there was no report.
+ */
 void race_report_title(const struct race_engine *e, char *buf, size_t len)
 {
 	static const char *const starts[] = {
@@ -163,6 +194,13 @@ void race_report_title(const struct race_engine *e, char *buf, size_t len)
 	}
 }
 
+/**
+ * race_finding_name() - the short name of a finding, as the table and
+ * JSON print it ("use-after-free", "destroyed-lock", ...).
+ * @f: the finding.
+ *
+ * Return: a static string.
+ */
 const char *race_finding_name(enum hw_finding f)
 {
 	static const char *const names[NR_HW_FINDINGS] = {

@@ -425,6 +425,12 @@ const struct race_harness race_micro_harness = {
 	.tasks = { { "t0", lock_thrice }, { "t1", lock_thrice } },
 };
 
+/**
+ * race_harness_find() - the harness of call site @name.
+ * @name: as race_harnesses[] names it.
+ *
+ * Return: the harness, or NULL.
+ */
 const struct race_harness *race_harness_find(const char *name)
 {
 	int i;

@@ -99,9 +99,11 @@ static int parse_policies(struct opts *o, char *list)
 	char *save, *p;
 
 	o->nr_policies = 0;
-	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	for (p = strtok_r(list, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
 		if (!hw_policy_lookup(p)) {
-			fprintf(stderr, "hugewalk race: unknown policy '%s'\n", p);
+			fprintf(stderr, "hugewalk race: unknown policy '%s'\n",
+				p);
 			return -EINVAL;
 		}
 		if (o->nr_policies < (int)ARRAY_SIZE(o->policies))
@@ -138,10 +140,10 @@ static void json_result(FILE *out, const struct race_engine *e,
 	json_str(out, r->title);
 	fprintf(out, ", \"schedules\": %lu, \"seconds\": %.6f, "
 		"\"schedules_per_second\": %.0f, \"exhaustive\": %s, "
-		"\"bound_done\": %d",
+		"\"bound_done\": %d, \"site_reached\": %lu",
 		r->schedules, r->seconds,
 		r->seconds > 0 ? r->schedules / r->seconds : 0.0,
-		r->exhaustive ? "true" : "false", r->bound_done);
+		r->exhaustive ? "true" : "false", r->bound_done, r->reached);
 	if (r->finding != HW_FINDING_NONE) {
 		fprintf(out, ", \"preemptions\": %d, \"decisions\": %lu, "
 			"\"replay\": ", r->preemptions, r->steps);
@@ -221,8 +223,13 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 			what, r.schedules, r.seconds);
 		if (r.finding != HW_FINDING_NONE)
 			fprintf(out, "  %s", r.replay);
+		else if (!r.reached)
+			fprintf(out, "  (the site was never reached)");
 		else if (r.other != HW_FINDING_NONE)
 			fprintf(out, "  (elsewhere: %s)", r.other_title);
+		if (o->verbose && r.finding == HW_FINDING_NONE)
+			fprintf(out, "  [site reached in %lu of %lu schedules]",
+				r.reached, r.schedules);
 		fprintf(out, "\n");
 		if (o->verbose && r.finding != HW_FINDING_NONE) {
 			struct race_replay rp;
@@ -243,6 +250,19 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 	    r.finding != HW_FINDING_BAD_LOCK)
 		return CELL_MUTANT_MISSED;
 	return CELL_OK;
+}
+
+/* After the mutant's line: whether the oracle fired. */
+static void mutant_verdict(const struct opts *o, const struct cell *c)
+{
+	if (o->json || !c->mutant)
+		return;
+	if (c->status == CELL_OK)
+		printf("caught: a table (or its ptl) died under an RCU "
+		       "reader\n");
+	else
+		printf("MUTANT NOT CAUGHT: the oracle cannot see a broken "
+		       "grace period\n");
 }
 
 static void copy_out(FILE *from, FILE *to)
@@ -275,11 +295,8 @@ static void print_cell(const struct opts *o, const struct cell *cells,
 	fflush(stdout);
 	if (c->out)
 		copy_out(c->out, stdout);
-	if (!o->json && c->mutant)
-		printf(c->status == CELL_OK ?
-		       "caught: a table (or its ptl) died under an RCU reader\n" :
-		       "MUTANT NOT CAUGHT: the oracle cannot see a broken grace "
-		       "period\n");
+	if (c->done)
+		mutant_verdict(o, c);
 	fflush(stdout);
 }
 
@@ -298,12 +315,8 @@ static int run_table(const struct opts *o, struct cell *cells, int nr,
 		for (i = 0; i < nr; i++) {
 			print_cell(o, cells, i, nr_table);
 			cells[i].status = run_cell(o, &cells[i], stdout);
-			if (cells[i].mutant && !o->json)
-				printf(cells[i].status == CELL_OK ?
-				       "caught: a table (or its ptl) died "
-				       "under an RCU reader\n" :
-				       "MUTANT NOT CAUGHT: the oracle cannot "
-				       "see a broken grace period\n");
+			cells[i].done = true;
+			mutant_verdict(o, &cells[i]);
 			status |= cells[i].status != CELL_OK;
 		}
 		return status;

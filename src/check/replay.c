@@ -92,11 +92,11 @@ static const char *level_name(int level)
 
 static void step_label(char *buf, size_t n, const struct step *st)
 {
+	/* By operation, then by enum lock_mode. */
 	static const char *const lock_ops[3][3] = {
-		[SCHED_LOCK - SCHED_LOCK] = { "lock", "down_read", "down_write" },
-		[SCHED_TRYLOCK - SCHED_LOCK] = { "trylock", "down_read_trylock",
-						 "down_write_trylock" },
-		[SCHED_UNLOCK - SCHED_LOCK] = { "unlock", "up_read", "up_write" },
+		{ "lock", "down_read", "down_write" },
+		{ "trylock", "down_read_trylock", "down_write_trylock" },
+		{ "unlock", "up_read", "up_write" },
 	};
 	uintptr_t p = (uintptr_t)st->obj;
 	const char *what = st->what ? st->what : "?";
@@ -214,32 +214,48 @@ static void print_trace(FILE *out, const struct tracer *t, bool full)
 	fprintf(out, "Interleaving (%lu steps; step, task, site, operation):\n",
 		t->nr);
 	while (i < t->nr) {
-		for (j = i; j < t->nr && t->steps[j].task == t->steps[i].task; j++)
-			;
+		/* [i, j) is one task's run of steps. */
+		for (j = i; j < t->nr && t->steps[j].task == t->steps[i].task;)
+			j++;
 		hidden = 0;
 		for (k = i; k < j; k++) {
-			if (full || k < i + keep || k + keep >= j ||
-			    notable(&t->steps[k])) {
-				if (hidden == 1)
-					print_step(out, k - 1, &t->steps[k - 1]);
-				else if (hidden)
-					fprintf(out, " %5s  %-16s ... %lu steps\n",
-						"", xs_task_name(t->steps[k].task),
-						hidden);
-				hidden = 0;
-				print_step(out, k, &t->steps[k]);
-			} else {
+			const struct step *st = &t->steps[k];
+
+			if (!full && k >= i + keep && k + keep < j &&
+			    !notable(st)) {
 				hidden++;
+				continue;
 			}
+			if (hidden == 1)
+				print_step(out, k - 1, st - 1);
+			else if (hidden)
+				fprintf(out, " %5s  %-16s ... %lu steps\n", "",
+					xs_task_name(st->task), hidden);
+			hidden = 0;
+			print_step(out, k, st);
 		}
 		i = j;
 	}
 }
 
 /* ---- replay strings ----------------------------------------------------- */
+/*
+ * Invariants kept: a replay string lists decisions in increasing order;
+ * format_replay() of a schedule's deviations, parsed and run, makes the
+ * same choices at every decision (engine.c's determinism), so the
+ * schedule, its report and its trace come out the same.
+ */
 
 static const char mutant_suffix[] = "+broken-gp";
 
+/**
+ * race_replay_parse() - read a replay string.
+ * @s: "HARNESS/POLICY[+broken-gp]/AT:TASK,..." or ".../-".
+ * @r: filled in; race_replay_free() it.
+ *
+ * Harness and policy are not looked up here.
+ * Return: 0, or -EINVAL for a malformed string (decisions must grow).
+ */
 int race_replay_parse(const char *s, struct race_replay *r)
 {
 	const char *p1, *p2, *p;
@@ -383,6 +399,17 @@ static int removal_order(const struct race_sched *s,
 	return -1;
 }
 
+/**
+ * race_shrink() - shrink failing schedule @s of @e toward fewer
+ * preemptions, keeping its report, and fill @res's replay string.
+ * @e: the engine whose last schedule was @s.
+ * @s: the failing schedule; left describing the shrunk one.
+ * @res: its finding in; title, preemptions, steps and replay out.
+ *
+ * Context: right after the failing schedule.  Leaves the shrunk
+ * schedule's report in @e's buffer.
+ * Return: 0, or -ENOMEM.
+ */
 int race_shrink(struct race_engine *e, struct race_sched *s,
 		struct race_result *res)
 {

@@ -39,6 +39,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/**
+ * race_sched_reserve() - room for @n decisions in @s.
+ * @s: the schedule.
+ * @n: decisions.
+ *
+ * Return: 0, or -ENOMEM.
+ */
 int race_sched_reserve(struct race_sched *s, unsigned long n)
 {
 	unsigned long cap = s->cap ? s->cap : 1024;
@@ -91,19 +98,44 @@ uint64_t race_rand(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+/* PCT: the runnable task of highest priority. */
+static int top_priority(const struct chooser *c, unsigned int runnable)
+{
+	int t, best = -1;
+
+	for (t = 0; t < XS_MAX_TASKS; t++)
+		if ((runnable & (1U << t)) &&
+		    (best < 0 || c->prio[t] > c->prio[best]))
+			best = t;
+	return best;
+}
+
 static int choose(void *ctx, int cur, unsigned int runnable)
 {
 	struct chooser *c = ctx;
 	struct race_sched *s = c->rec;
 	unsigned long i = c->n++;
-	int t, j, best;
+	int t, j;
 
 	if (i >= s->cap && race_sched_reserve(s, i + 1))
 		abort();
 	switch (c->kind) {
 	case CH_DFS:
-		t = i < c->prefix_len ? s->chosen[i]
-				      : default_choice(cur, runnable);
+		if (i >= c->prefix_len) {
+			t = default_choice(cur, runnable);
+			break;
+		}
+		/*
+		 * Replaying the prefix: the same choices must meet the same
+		 * decisions, or the schedule depends on something outside
+		 * the arena and nothing explored is what it claims.
+		 */
+		if (s->runnable[i] != runnable || s->cur[i] != cur) {
+			fprintf(stderr, "hugewalk race: schedule not "
+				"deterministic at decision %lu\n", i);
+			abort();
+		}
+		t = s->chosen[i];
 		break;
 	case CH_REPLAY:
 		t = default_choice(cur, runnable);
@@ -119,26 +151,14 @@ static int choose(void *ctx, int cur, unsigned int runnable)
 		}
 		break;
 	case CH_PCT:
+		/* At a change point the task that would run drops down. */
 		for (j = 0; j < c->nr_change; j++) {
 			if (c->change[j] != i)
 				continue;
-			t = cur;
-			if (t < 0) {
-				best = -1;
-				for (t = 0; t < XS_MAX_TASKS; t++)
-					if ((runnable & (1U << t)) &&
-					    (best < 0 || c->prio[t] > c->prio[best]))
-						best = t;
-				t = best;
-			}
+			t = cur >= 0 ? cur : top_priority(c, runnable);
 			c->prio[t] = j;	/* below every initial priority */
 		}
-		best = -1;
-		for (t = 0; t < XS_MAX_TASKS; t++)
-			if ((runnable & (1U << t)) &&
-			    (best < 0 || c->prio[t] > c->prio[best]))
-				best = t;
-		t = best;
+		t = top_priority(c, runnable);
 		break;
 	default: {
 		int k = race_rand(&c->rng) % __builtin_popcount(runnable);
@@ -165,7 +185,16 @@ void chooser_init(struct chooser *c, enum chooser_kind kind,
 	c->rec = rec;
 }
 
-/* Deviations of recorded schedule @s from the default rule. */
+/**
+ * race_sched_devs() - the decisions of recorded schedule @s that depart
+ * from the default rule: what a replay string lists.
+ * @s: the schedule.
+ * @len: its decisions.
+ * @devs: set to a malloc'd array of them (NULL if none).
+ * @preemptions: if not NULL, set to how many of them are preemptions.
+ *
+ * Return: their number, or -ENOMEM.
+ */
 int race_sched_devs(const struct race_sched *s, unsigned long len,
 		    struct race_dev **devs, int *preemptions)
 {
@@ -200,7 +229,7 @@ int race_sched_devs(const struct race_sched *s, unsigned long len,
 struct budget {
 	const struct race_limits *lim;
 	double start, last_progress;
-	unsigned long start_schedules;
+	unsigned long start_schedules, start_reached;
 };
 
 static bool over_budget(struct budget *b, struct race_engine *e, int bound)
@@ -335,6 +364,7 @@ int race_explore(struct race_engine *e, const struct race_limits *lim,
 	res->bound_done = -1;
 	b.start = b.last_progress = now();
 	b.start_schedules = e->schedules;
+	b.start_reached = e->reached;
 	if (race_sched_reserve(&s, 4096))
 		return -ENOMEM;
 
@@ -378,6 +408,7 @@ int race_explore(struct race_engine *e, const struct race_limits *lim,
 	}
 	res->finding = found;
 	res->schedules = e->schedules - b.start_schedules;
+	res->reached = e->reached - b.start_reached;
 	res->seconds = now() - b.start;
 	if (found != HW_FINDING_NONE)
 		err = race_shrink(e, &s, res);

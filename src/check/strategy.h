@@ -16,7 +16,7 @@ struct chooser {
 	unsigned long prefix_len;	/* DFS: rec->chosen[0..) is forced */
 	const struct race_dev *devs;	/* replay: forced deviations */
 	int nr_devs, next_dev;
-	int diverged;			/* replay: a forced task could not run */
+	int diverged;			/* replay: forced task not runnable */
 	int prio[XS_MAX_TASKS];		/* PCT */
 	unsigned long change[PCT_MAX_DEPTH];
 	int nr_change;

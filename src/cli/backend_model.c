@@ -2,11 +2,19 @@
 /*
  * The model backend: a scenario runs on a fresh struct hw_system, through
  * the public API only.  Processes and files are the scenario's name
- * indexes mapped to hw_mm and hw_file handles.
+ * indexes mapped to hw_mm and hw_file handles; each process has at most
+ * one userfaultfd, opened by its first uffd_register and closed by
+ * uffd_close or its exit.
+ *
+ * Background ops run on threads registered with hw_task_enter(); the
+ * hooks they call (access, madvise, GUP, process_vm_readv, stat) touch
+ * only their process's entry of the tables below, which the main thread
+ * does not change while they run (the parser forbids the exit).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <hugewalk/hugewalk.h>
 
@@ -24,6 +32,7 @@ struct model {
 	size_t nr;
 	struct hw_mm **mm;
 	struct hw_file **file;
+	struct hw_uffd **uffd;	/* by process: its userfaultfd, or NULL */
 };
 
 static void *model_open(size_t nr_names, const char *policy, FILE *report,
@@ -46,7 +55,8 @@ static void *model_open(size_t nr_names, const char *policy, FILE *report,
 	m->nr = nr_names;
 	m->mm = calloc(nr_names + 1, sizeof(*m->mm));
 	m->file = calloc(nr_names + 1, sizeof(*m->file));
-	if (!m->mm || !m->file)
+	m->uffd = calloc(nr_names + 1, sizeof(*m->uffd));
+	if (!m->mm || !m->file || !m->uffd)
 		goto fail;
 	errno = 0;
 	m->sys = hw_system_create(&opts);
@@ -60,18 +70,35 @@ static void *model_open(size_t nr_names, const char *policy, FILE *report,
 fail:
 	free(m->mm);
 	free(m->file);
+	free(m->uffd);
 	free(m);
 	return NULL;
+}
+
+/* Release every task sleeping in a userfault: close every userfaultfd. */
+static void model_unblock(void *be)
+{
+	struct model *m = be;
+
+	for (size_t i = 0; i < m->nr; i++) {
+		if (!m->uffd[i])
+			continue;
+		hw_uffd_close(m->uffd[i]);
+		m->uffd[i] = NULL;
+	}
 }
 
 static void model_close(void *be)
 {
 	struct model *m = be;
 
-	/* hw_system_destroy() exits the processes and closes the files. */
+	/* A userfaultfd goes before its mm; hw_system_destroy() exits the
+	 * processes and closes the files. */
+	model_unblock(m);
 	hw_system_destroy(m->sys);
 	free(m->mm);
 	free(m->file);
+	free(m->uffd);
 	free(m);
 }
 
@@ -153,6 +180,9 @@ static int model_exit(void *be, int proc)
 {
 	struct model *m = be;
 
+	if (m->uffd[proc])
+		hw_uffd_close(m->uffd[proc]);
+	m->uffd[proc] = NULL;
 	hw_exit(m->mm[proc]);
 	m->mm[proc] = NULL;
 	return 0;
@@ -204,6 +234,195 @@ static int model_access(void *be, int proc, uint64_t addr, bool write,
 			uint64_t *tag)
 {
 	return hw_access(((struct model *)be)->mm[proc], addr, write, tag);
+}
+
+/* ---- the walkers' call sites ------------------------------------------- */
+
+static unsigned int foll_flags(unsigned int opts)
+{
+	return (opts & SC_OPT_WRITE ? HW_FOLL_WRITE : 0) |
+	       (opts & SC_OPT_NOWAIT ? HW_FOLL_NOWAIT : 0) |
+	       (opts & SC_OPT_FAST_ONLY ? HW_FOLL_FAST_ONLY : 0);
+}
+
+/* Read the pinned pages' tags, then drop the pins. */
+static long unpin_tags(struct hw_page **pages, long n, uint64_t *tags)
+{
+	for (long i = 0; i < n; i++)
+		tags[i] = hw_page_tag(pages[i]);
+	if (n > 0)
+		hw_unpin_user_pages(pages, n);
+	free(pages);
+	return n;
+}
+
+static long model_gup(void *be, int proc, uint64_t addr, unsigned long nr,
+		      unsigned int opts, uint64_t *tags)
+{
+	struct hw_page **pages = calloc(nr, sizeof(*pages));
+	long n;
+
+	if (!pages)
+		return -ENOMEM;
+	n = hw_get_user_pages(((struct model *)be)->mm[proc], addr, nr,
+			      foll_flags(opts), pages);
+	return unpin_tags(pages, n, tags);
+}
+
+static long model_gup_fast(void *be, int proc, uint64_t addr,
+			   unsigned long nr, unsigned int opts, uint64_t *tags,
+			   unsigned long *nr_fast)
+{
+	struct hw_page **pages = calloc(nr, sizeof(*pages));
+	long n;
+
+	if (!pages)
+		return -ENOMEM;
+	*nr_fast = 0;
+	n = hw_get_user_pages_fast(((struct model *)be)->mm[proc], addr, nr,
+				   foll_flags(opts), pages, nr_fast);
+	return unpin_tags(pages, n, tags);
+}
+
+static int model_follow_page(void *be, int proc, uint64_t addr,
+			     struct sc_page *out)
+{
+	struct hw_page_info info = { 0 };
+	int ret;
+
+	ret = hw_follow_page(((struct model *)be)->mm[proc], addr, &info);
+	*out = (struct sc_page){
+		.present = info.present,
+		.writable = info.writable,
+		.tag = info.tag,
+		.pfn = info.pfn,
+	};
+	return ret;
+}
+
+/* The model's process_vm_readv() needs only the process read. */
+static long model_process_vm_readv(void *be, int proc, int target,
+				   uint64_t addr, unsigned long nr,
+				   uint64_t *tags)
+{
+	return hw_process_vm_readv(((struct model *)be)->mm[target], addr, nr,
+				   tags);
+}
+
+static int model_pagemap(void *be, int proc, uint64_t addr, uint64_t *entry)
+{
+	uint64_t e = 0;
+	int ret;
+
+	ret = hw_pagemap(((struct model *)be)->mm[proc], addr, 1, &e);
+	*entry = (e & HW_PM_PFN_MASK) |
+		 (e & HW_PM_MMAP_EXCLUSIVE ? SC_PM_EXCLUSIVE : 0) |
+		 (e & HW_PM_FILE ? SC_PM_FILE : 0) |
+		 (e & HW_PM_PRESENT ? SC_PM_PRESENT : 0);
+	return ret;
+}
+
+static int model_mincore(void *be, int proc, uint64_t addr, uint64_t len,
+			 unsigned char *vec)
+{
+	return hw_mincore(((struct model *)be)->mm[proc], addr, len, vec);
+}
+
+static int model_folio_referenced(void *be, int proc, uint64_t addr)
+{
+	return hw_folio_referenced(((struct model *)be)->mm[proc], addr);
+}
+
+/* ---- userfaultfd --------------------------------------------------------- */
+
+static int model_uffd_register(void *be, int proc, uint64_t addr,
+			       uint64_t len, unsigned int opts)
+{
+	struct model *m = be;
+	bool opened = false;
+	int ret;
+
+	if (!m->uffd[proc]) {
+		m->uffd[proc] = hw_uffd_create(m->mm[proc]);
+		if (!m->uffd[proc])
+			return errno ? -errno : -ENOMEM;
+		opened = true;
+	}
+	ret = hw_uffd_register(m->uffd[proc], addr, len,
+			       opts & SC_OPT_MISSING ?
+			       HW_UFFDIO_REGISTER_MODE_MISSING : 0);
+	if (ret && opened) {
+		/* userfaultfd() and a failed UFFDIO_REGISTER: as if the
+		 * program had closed the descriptor again. */
+		hw_uffd_close(m->uffd[proc]);
+		m->uffd[proc] = NULL;
+	}
+	return ret;
+}
+
+/* P's userfaultfd; NULL when P has none (the op fails with EBADF). */
+static struct hw_uffd *uffd_of(void *be, int proc)
+{
+	return ((struct model *)be)->uffd[proc];
+}
+
+static int model_uffd_unregister(void *be, int proc, uint64_t addr,
+				 uint64_t len)
+{
+	struct hw_uffd *u = uffd_of(be, proc);
+
+	return u ? hw_uffd_unregister(u, addr, len) : -EBADF;
+}
+
+static int model_uffd_read(void *be, int proc, struct sc_uffd_msg *msg)
+{
+	struct hw_uffd *u = uffd_of(be, proc);
+	struct hw_uffd_msg hm;
+	int ret;
+
+	if (!u)
+		return -EBADF;
+	ret = hw_uffd_read(u, &hm, true);
+	if (!ret)
+		*msg = (struct sc_uffd_msg){ hm.address, hm.write };
+	return ret;
+}
+
+static int model_uffd_copy(void *be, int proc, uint64_t addr, uint64_t tag,
+			   unsigned int opts)
+{
+	struct hw_uffd *u = uffd_of(be, proc);
+
+	return u ? hw_uffd_copy(u, addr, tag, opts & SC_OPT_DONTWAKE ?
+				HW_UFFDIO_COPY_MODE_DONTWAKE : 0) : -EBADF;
+}
+
+static int model_uffd_wake(void *be, int proc, uint64_t addr, uint64_t len)
+{
+	struct hw_uffd *u = uffd_of(be, proc);
+
+	return u ? hw_uffd_wake(u, addr, len) : -EBADF;
+}
+
+static int model_uffd_close(void *be, int proc)
+{
+	struct model *m = be;
+
+	if (!m->uffd[proc])
+		return -EBADF;
+	hw_uffd_close(m->uffd[proc]);
+	m->uffd[proc] = NULL;
+	return 0;
+}
+
+static int model_thread_enter(void *be, const char *name)
+{
+	return hw_task_enter(((struct model *)be)->sys, name);
+}
+
+static void model_thread_exit(void *be)
+{
+	hw_task_exit();
 }
 
 static int model_stat(void *be, int proc, enum sc_key key, unsigned long *val)
@@ -265,6 +484,54 @@ static unsigned long model_violations(void *be, FILE *out)
 	return hw_violations(((struct model *)be)->sys, out);
 }
 
+/*
+ * The violations at @site: hw_violations() lists them one site a line,
+ * "NAME   N unprotected walk(s)", which is read back here.  -EIO if a
+ * line does not read so.
+ */
+static int model_violations_at(void *be, const char *site, unsigned long *n)
+{
+	struct model *m = be;
+	char *text = NULL, *line, *save = NULL, *cut, *end;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	unsigned long total, v;
+	int ret = 0;
+
+	if (!mem)
+		return -ENOMEM;
+	total = hw_violations(m->sys, mem);
+	if (fclose(mem)) {
+		free(text);
+		return -ENOMEM;
+	}
+	*n = site ? 0 : total;
+	for (line = strtok_r(text, "\n", &save); line && site;
+	     line = strtok_r(NULL, "\n", &save)) {
+		cut = strstr(line, " unprotected walk");
+		if (cut)
+			*cut = '\0';
+		cut = cut ? strrchr(line, ' ') : NULL;
+		if (!cut) {
+			ret = -EIO;
+			break;
+		}
+		*cut++ = '\0';
+		v = strtoul(cut, &end, 10);
+		if (*end || end == cut) {
+			ret = -EIO;
+			break;
+		}
+		len = strlen(line);
+		while (len && line[len - 1] == ' ')
+			line[--len] = '\0';
+		if (!strcmp(line, site))
+			*n = v;
+	}
+	free(text);
+	return ret;
+}
+
 const struct sc_backend sc_model_backend = {
 	.name = "model",
 	.open = model_open,
@@ -288,8 +555,25 @@ const struct sc_backend sc_model_backend = {
 	.uffd_wp = model_uffd_wp,
 	.move_pages = model_move_pages,
 	.access = model_access,
+	.gup = model_gup,
+	.gup_fast = model_gup_fast,
+	.follow_page = model_follow_page,
+	.process_vm_readv = model_process_vm_readv,
+	.pagemap = model_pagemap,
+	.mincore = model_mincore,
+	.folio_referenced = model_folio_referenced,
+	.uffd_register = model_uffd_register,
+	.uffd_unregister = model_uffd_unregister,
+	.uffd_read = model_uffd_read,
+	.uffd_copy = model_uffd_copy,
+	.uffd_wake = model_uffd_wake,
+	.uffd_close = model_uffd_close,
+	.thread_enter = model_thread_enter,
+	.thread_exit = model_thread_exit,
+	.unblock = model_unblock,
 	.stat = model_stat,
 	.draw = model_draw,
 	.check = model_check,
 	.violations = model_violations,
+	.violations_at = model_violations_at,
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hugewalk/hugewalk.h>
 
@@ -33,6 +34,9 @@ static const char usage_text[] =
 "\n"
 "Commands:\n"
 "  run [OPTION]... FILE...  run scenario files on a fresh model machine each\n"
+"  race [OPTION]...         explore the interleavings of each call site's\n"
+"                           race with an unshare and a free, under each\n"
+"                           policy ('hugewalk race --help'; docs/explorer.md)\n"
 "  policies                 list the walk-protection policies\n"
 "  help                     show this help\n"
 "\n"
@@ -45,6 +49,10 @@ static const char usage_text[] =
 "  -v, --verbose   print the counters (meminfo, each process) after every\n"
 "                  operation\n"
 "  -q, --quiet     print only the PASS/FAIL lines and diagnostics\n"
+"  --timeout SECONDS\n"
+"                  how long any wait may take: a background op at 'wait',\n"
+"                  an event at 'uffd_read', an op sleeping in a userfault\n"
+"                  (default 5; then the run stops with an error)\n"
 "  -h, --help      show this help\n"
 "\n"
 "run prints each file's name, one line per operation with its result, any\n"
@@ -66,11 +74,28 @@ static const char usage_text[] =
 "  expect meminfo total=512 free=504 rsvd=504\n"
 "  expect B nr_pmds=1 faults=1\n"
 "\n"
+"The walkers' call sites, userfaultfd, and the walk-rule checker:\n"
+"  B gup 0x40000000 8 write => pinned=8 tag=0x11   # pin, check, unpin\n"
+"  B gup_fast 0x40000000 8 => pinned=8 fast=8      # lockless walk first\n"
+"  B follow_page 0x40000000 => present=1 tag=0x11\n"
+"  B process_vm_readv A 0x40000000 8 => tag=0x11   # B reads A's pages\n"
+"  A pagemap 0x40000000 8 => present=1 exclusive=1 file=1\n"
+"  A mincore 0x40000000 16M => resident=8\n"
+"  A folio_referenced 0x40000000 => referenced=1\n"
+"  A uffd_register 0x40000000 1G missing\n"
+"  A read 0x41000000 &              # in the background: sleeps in the fault\n"
+"  A uffd_read => addr=0x41000000   # the monitor reads the event\n"
+"  A uffd_copy 0x41000000 tag=0x22  # fills the page, wakes the fault\n"
+"  wait A                           # joins it, checks its '=>' items\n"
+"  violations record                # count unprotected walks, then:\n"
+"  expect violations follow_hugetlb_page=1\n"
+"\n"
 "Examples:\n"
 "  hugewalk run examples/share.hw\n"
 "  hugewalk run --draw examples/unshare-munmap.hw\n"
 "  hugewalk run -q examples/*.hw\n"
 "  hugewalk run --policy unprotected -v examples/share.hw\n"
+"  hugewalk run examples/sites-*.hw\n"
 "  hugewalk policies\n"
 "\n"
 "Exit status: 0 if every file passed, 1 if one failed, 2 on a usage error.\n";
@@ -146,10 +171,13 @@ static int cmd_run(int argc, char **argv)
 		{ "draw", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sc_run_opts o = { .out = stdout, .err = stderr };
+	double secs;
+	char *end;
 	const struct sc_backend *be = &sc_model_backend;
 	unsigned int passed = 0, failed = 0;
 	int c;
@@ -177,6 +205,16 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			o.quiet = true;
+			break;
+		case 't':
+			secs = strtod(optarg, &end);
+			if (end == optarg || *end || !(secs >= 0.001) ||
+			    secs > 3600) {
+				fprintf(stderr, "hugewalk run: --timeout wants seconds from 0.001 to 3600, got '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			o.timeout_ms = (unsigned int)(secs * 1000 + 0.5);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -407,6 +445,44 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * `hugewalk race ARGS` runs the race explorer, a separate program because
+ * it links the explore build of src/mm (coroutines, modelled RCU) where
+ * this one links the real build: next to this executable when installed,
+ * in build/explore/ in the source tree, or $HUGEWALK_RACE, or $PATH.
+ */
+static int cmd_race(int argc, char **argv)
+{
+	static const char *const rel[] = {
+		"hugewalk-race", "build/explore/hugewalk-race",
+		"../explore/hugewalk-race",
+	};
+	char dir[4096], path[4200];
+	const char *env = getenv("HUGEWALK_RACE");
+	ssize_t n;
+	size_t i;
+
+	argv[0] = "hugewalk-race";
+	if (env && *env) {
+		execv(env, argv);
+		fprintf(stderr, "hugewalk: %s: %s\n", env, strerror(errno));
+		return 1;
+	}
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n > 0) {
+		dir[n] = '\0';
+		*strrchr(dir, '/') = '\0';
+		for (i = 0; i < ARRAY_SIZE(rel); i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, rel[i]);
+			execv(path, argv);
+		}
+	}
+	execvp("hugewalk-race", argv);
+	fprintf(stderr, "hugewalk: cannot run hugewalk-race (make hugewalk "
+		"builds it): %s\n", strerror(errno));
+	return 1;
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const struct command {
@@ -415,6 +491,7 @@ static const struct command {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "diff", cmd_diff },
+	{ "race", cmd_race },
 	{ "policies", cmd_policies },
 	{ "help", cmd_help },
 };
@@ -440,7 +517,7 @@ int main(int argc, char **argv)
 	if (cmd[0] == '-')
 		fprintf(stderr, "hugewalk: unknown option '%s'\n", cmd);
 	else
-		fprintf(stderr, "hugewalk: unknown command '%s' (commands: run, policies, help)\n",
+		fprintf(stderr, "hugewalk: unknown command '%s' (commands: run, diff, race, policies, help)\n",
 			cmd);
 	usage_hint();
 	return EXIT_USAGE;

@@ -52,16 +52,41 @@ enum sc_kind {
 	SC_MREMAP,		/* P mremap OLD OLDLEN NEWLEN NEWADDR */
 	SC_UFFD_WP,		/* P uffd_wp ADDR LEN */
 	SC_MOVE_PAGES,		/* P move_pages ADDR */
-	SC_WRITE,		/* P write ADDR [N] tag=T */
-	SC_READ,		/* P read ADDR [N] */
+	SC_WRITE,		/* P write ADDR [N] tag=T [&] */
+	SC_READ,		/* P read ADDR [N] [&] */
+	/* call sites: GUP, pagewalk, rmap */
+	SC_GUP,			/* P gup ADDR [N] [write] [nowait] [&] */
+	SC_GUP_FAST,		/* P gup_fast ADDR [N] [write] [fast_only] */
+	SC_FOLLOW_PAGE,		/* P follow_page ADDR */
+	SC_PROCESS_VM_READV,	/* P process_vm_readv Q ADDR [N] [&] */
+	SC_PAGEMAP,		/* P pagemap ADDR [N] */
+	SC_MINCORE,		/* P mincore ADDR LEN */
+	SC_FOLIO_REFERENCED,	/* P folio_referenced ADDR (model-only) */
+	/* userfaultfd, MISSING mode: P's own userfaultfd */
+	SC_UFFD_REGISTER,	/* P uffd_register ADDR LEN missing */
+	SC_UFFD_UNREGISTER,	/* P uffd_unregister ADDR LEN */
+	SC_UFFD_READ,		/* P uffd_read [nonblock] */
+	SC_UFFD_COPY,		/* P uffd_copy ADDR tag=T [dontwake] */
+	SC_UFFD_WAKE,		/* P uffd_wake ADDR LEN */
+	SC_UFFD_CLOSE,		/* P uffd_close */
 	SC_FORK,		/* P fork CHILD */
 	SC_EXIT,		/* P exit */
 	/* observations */
-	SC_EXPECT,		/* expect [meminfo|P] KEY=VALUE... */
+	SC_EXPECT,		/* expect [meminfo|P|violations] KEY=VALUE... */
+	SC_WAIT,		/* wait [P]: join background ops */
+	SC_VIOLATIONS,		/* violations record (model-only) */
 	SC_DRAW,		/* draw (model-only) */
 	SC_CHECK,		/* check (model-only) */
 	SC_NR_KINDS
 };
+
+/* Option words of an op (sc_op.opts). */
+#define SC_OPT_WRITE		0x01	/* gup, gup_fast: FOLL_WRITE */
+#define SC_OPT_NOWAIT		0x02	/* gup: FOLL_NOWAIT */
+#define SC_OPT_FAST_ONLY	0x04	/* gup_fast: no slow-path fallback */
+#define SC_OPT_MISSING		0x08	/* uffd_register: MODE_MISSING */
+#define SC_OPT_NONBLOCK		0x10	/* uffd_read: O_NONBLOCK */
+#define SC_OPT_DONTWAKE		0x20	/* uffd_copy: MODE_DONTWAKE */
 
 /* What an expectation measures. */
 enum sc_key {
@@ -75,10 +100,28 @@ enum sc_key {
 	SC_KEY_RSVD,		/* HugePages_Rsvd */
 	SC_KEY_PAGETABLES,	/* page-table pages (model) */
 	SC_KEY_SHARED,		/* PMD tables with a share count (model) */
-	/* per read op */
+	SC_KEY_VIOLATIONS,	/* walk-rule violations, of a site (model) */
+	/* per op */
 	SC_KEY_TAG,		/* every page read carries this tag */
+	SC_KEY_PINNED,		/* gup, gup_fast: pages pinned */
+	SC_KEY_FAST,		/* gup_fast: pinned by the lockless walk */
+	SC_KEY_PAGES,		/* process_vm_readv: pages read */
+	SC_KEY_PRESENT,		/* follow_page, pagemap: 0 or 1 */
+	SC_KEY_WRITABLE,	/* follow_page: 0 or 1 */
+	SC_KEY_EXCLUSIVE,	/* pagemap: PM_MMAP_EXCLUSIVE, 0 or 1 */
+	SC_KEY_FILE,		/* pagemap: PM_FILE, 0 or 1 */
+	SC_KEY_RESIDENT,	/* mincore: huge pages resident */
+	SC_KEY_REFERENCED,	/* folio_referenced: mappings referenced */
+	SC_KEY_ADDR,		/* uffd_read: the fault's address */
+	SC_KEY_WRITE,		/* uffd_read: a write fault, 0 or 1 */
 	SC_NR_KEYS
 };
+
+/*
+ * The call sites of huge_pte_offset() that `expect violations SITE=N`
+ * names: the kernel functions, in the order of docs/policies.md.
+ */
+#define SC_NR_SITES	10
 
 /* What the op itself must return: the `=> 0|EXXX|SIGXXX` item. */
 enum sc_want {
@@ -95,6 +138,7 @@ struct sc_pos {
 
 struct sc_check {
 	enum sc_key key;
+	int site;		/* violations: a site index, -1 for all */
 	uint64_t value;
 	struct sc_pos pos;
 };
@@ -108,6 +152,7 @@ struct sc_op {
 	int proc;		/* name index of the acting process, or -1 */
 	int file;		/* name index of the file argument, or -1 */
 	int target;		/* name index spawn/fork/memfd declares */
+	int peer;		/* process_vm_readv: the process read */
 
 	/* Arguments; which ones are used depends on kind. */
 	uint64_t addr;		/* ADDR, OLD */
@@ -121,6 +166,9 @@ struct sc_op {
 	int flags;		/* MAP_* */
 	int advice;		/* MADV_* */
 	int mode;		/* FALLOC_FL_* */
+	unsigned int opts;	/* SC_OPT_* */
+	bool background;	/* `&`: runs on a thread of its own */
+	struct sc_pos bg_pos;	/* where the `&` is */
 	char *name;		/* policy name */
 	struct sc_pos name_pos;
 
@@ -191,8 +239,29 @@ const char *sc_key_name(enum sc_key key);
 bool sc_key_model_only(enum sc_key key);
 const char *sc_errno_name(int err);	/* "EINVAL", or NULL */
 const char *sc_signal_name(int sig);	/* "SIGSEGV", or NULL */
+const char *sc_site_name(int site);	/* "follow_hugetlb_page", or "?" */
 
 /* ---- backends ---------------------------------------------------------- */
+
+/* What follow_page found at an address. */
+struct sc_page {
+	bool present;		/* a huge page is mapped there */
+	bool writable;		/* its entry allows a store */
+	uint64_t tag;		/* its data */
+	unsigned long pfn;	/* its head page frame, 0 if unknown */
+};
+
+/* One userfaultfd fault event. */
+struct sc_uffd_msg {
+	uint64_t addr;		/* the huge page that faulted */
+	bool write;		/* UFFD_PAGEFAULT_FLAG_WRITE */
+};
+
+/* The bits of a /proc/PID/pagemap entry that pagemap expectations read. */
+#define SC_PM_PFN_MASK		((1ULL << 55) - 1)
+#define SC_PM_EXCLUSIVE		(1ULL << 56)
+#define SC_PM_FILE		(1ULL << 61)
+#define SC_PM_PRESENT		(1ULL << 63)
 
 /*
  * A machine the scenario runs on.  Processes and files are named by their
@@ -236,6 +305,60 @@ struct sc_backend {
 	int (*access)(void *be, int proc, uint64_t addr, bool write,
 		      uint64_t *tag);
 
+	/*
+	 * The walkers' call sites and userfaultfd.  Each is optional: a
+	 * NULL hook means this machine cannot do the op, and the executor
+	 * skips it and counts it as skipped.  Pages are huge pages; @opts
+	 * are SC_OPT_*.  A hook returning a count returns it or -errno.
+	 */
+	/* get_user_pages(): pin, store each pinned page's tag, unpin. */
+	long (*gup)(void *be, int proc, uint64_t addr, unsigned long nr,
+		    unsigned int opts, uint64_t *tags);
+	/* get_user_pages_fast(): as gup; *nr_fast from the lockless walk */
+	long (*gup_fast)(void *be, int proc, uint64_t addr, unsigned long nr,
+			 unsigned int opts, uint64_t *tags,
+			 unsigned long *nr_fast);
+	/* follow_page() of one address, without faulting */
+	int (*follow_page)(void *be, int proc, uint64_t addr,
+			   struct sc_page *out);
+	/* process_vm_readv() by @proc of @target's pages into @tags */
+	long (*process_vm_readv)(void *be, int proc, int target, uint64_t addr,
+				 unsigned long nr, uint64_t *tags);
+	/* the pagemap entry of the first 4 KiB page at @addr (SC_PM_*) */
+	int (*pagemap)(void *be, int proc, uint64_t addr, uint64_t *entry);
+	/* mincore(): one byte per 4 KiB page of [addr, addr + len) */
+	int (*mincore)(void *be, int proc, uint64_t addr, uint64_t len,
+		       unsigned char *vec);
+	/* folio_referenced() of the page at @addr: a count or -errno */
+	int (*folio_referenced)(void *be, int proc, uint64_t addr);
+								/* model-only */
+	/* @proc's userfaultfd, opened by its first uffd_register */
+	int (*uffd_register)(void *be, int proc, uint64_t addr, uint64_t len,
+			     unsigned int opts);
+	int (*uffd_unregister)(void *be, int proc, uint64_t addr,
+			       uint64_t len);
+	/* read() without blocking: 0, or -EAGAIN when no event is queued */
+	int (*uffd_read)(void *be, int proc, struct sc_uffd_msg *msg);
+	int (*uffd_copy)(void *be, int proc, uint64_t addr, uint64_t tag,
+			 unsigned int opts);
+	int (*uffd_wake)(void *be, int proc, uint64_t addr, uint64_t len);
+	int (*uffd_close)(void *be, int proc);
+
+	/*
+	 * Background ops (`&`).  A machine that has thread_enter lets the
+	 * executor call access, madvise, gup, gup_fast, process_vm_readv
+	 * and stat from another thread, registered with thread_enter and
+	 * released with thread_exit, while its main thread goes on with
+	 * the other ops; without it, background ops are skipped.  An op
+	 * that may sleep in a userfault (an access, GUP) runs that way
+	 * even in the foreground, so that no wait is unbounded.  unblock
+	 * releases every task sleeping in a userfault (it closes every
+	 * userfaultfd); the executor calls it when a wait times out.
+	 */
+	int (*thread_enter)(void *be, const char *name);
+	void (*thread_exit)(void *be);
+	void (*unblock)(void *be);
+
 	/* One observable: @proc for per-process keys, -1 for system keys.
 	 * -EOPNOTSUPP when this backend cannot measure @key. */
 	int (*stat)(void *be, int proc, enum sc_key key, unsigned long *val);
@@ -251,6 +374,9 @@ struct sc_backend {
 	void (*draw)(void *be, FILE *out);			/* model-only */
 	int (*check)(void *be, FILE *out);			/* model-only */
 	unsigned long (*violations)(void *be, FILE *out);	/* model-only */
+	/* walk-rule violations so far at @site, or at all sites if NULL */
+	int (*violations_at)(void *be, const char *site, unsigned long *n);
+								/* model-only */
 };
 
 extern const struct sc_backend sc_model_backend;
@@ -310,6 +436,7 @@ struct sc_run_opts {
 	FILE *out;		/* the trace */
 	FILE *err;		/* diagnostics */
 	struct sc_trace *trace;	/* if not NULL: record every observable */
+	unsigned int timeout_ms;	/* bound of every wait; 0: 5000 */
 };
 
 struct sc_result {

@@ -22,25 +22,61 @@ static const char *const kind_names[SC_NR_KINDS] = {
 	[SC_MADVISE] = "madvise",	[SC_MREMAP] = "mremap",
 	[SC_UFFD_WP] = "uffd_wp",	[SC_MOVE_PAGES] = "move_pages",
 	[SC_WRITE] = "write",		[SC_READ] = "read",
+	[SC_GUP] = "gup",		[SC_GUP_FAST] = "gup_fast",
+	[SC_FOLLOW_PAGE] = "follow_page",
+	[SC_PROCESS_VM_READV] = "process_vm_readv",
+	[SC_PAGEMAP] = "pagemap",	[SC_MINCORE] = "mincore",
+	[SC_FOLIO_REFERENCED] = "folio_referenced",
+	[SC_UFFD_REGISTER] = "uffd_register",
+	[SC_UFFD_UNREGISTER] = "uffd_unregister",
+	[SC_UFFD_READ] = "uffd_read",	[SC_UFFD_COPY] = "uffd_copy",
+	[SC_UFFD_WAKE] = "uffd_wake",	[SC_UFFD_CLOSE] = "uffd_close",
 	[SC_FORK] = "fork",		[SC_EXIT] = "exit",
-	[SC_EXPECT] = "expect",		[SC_DRAW] = "draw",
+	[SC_EXPECT] = "expect",		[SC_WAIT] = "wait",
+	[SC_VIOLATIONS] = "violations",	[SC_DRAW] = "draw",
 	[SC_CHECK] = "check",
 };
 
+/* Where a key may be written: an `expect` line of a process or of the
+ * system, or after `=>` on an op. */
+enum key_scope { KEY_PROC, KEY_SYS, KEY_OP };
+
 static const struct {
 	const char *name;
-	bool per_proc;
+	enum key_scope scope;
 	bool model_only;
+	bool suffix;		/* the value may be 2M, 1G */
+	bool boolean;		/* the value is 0 or 1 */
 } keys[SC_NR_KEYS] = {
-	[SC_KEY_FAULTS] = { "faults", true, false },
-	[SC_KEY_NR_PMDS] = { "nr_pmds", true, true },
-	[SC_KEY_RSS] = { "rss", true, false },
-	[SC_KEY_TOTAL] = { "total", false, false },
-	[SC_KEY_FREE] = { "free", false, false },
-	[SC_KEY_RSVD] = { "rsvd", false, false },
-	[SC_KEY_PAGETABLES] = { "pagetables", false, true },
-	[SC_KEY_SHARED] = { "shared", false, true },
-	[SC_KEY_TAG] = { "tag", false, false },
+	[SC_KEY_FAULTS] = { "faults", KEY_PROC },
+	[SC_KEY_NR_PMDS] = { "nr_pmds", KEY_PROC, true },
+	[SC_KEY_RSS] = { "rss", KEY_PROC },
+	[SC_KEY_TOTAL] = { "total", KEY_SYS },
+	[SC_KEY_FREE] = { "free", KEY_SYS },
+	[SC_KEY_RSVD] = { "rsvd", KEY_SYS },
+	[SC_KEY_PAGETABLES] = { "pagetables", KEY_SYS, true },
+	[SC_KEY_SHARED] = { "shared", KEY_SYS, true },
+	[SC_KEY_VIOLATIONS] = { "violations", KEY_SYS, true },
+	[SC_KEY_TAG] = { "tag", KEY_OP },
+	[SC_KEY_PINNED] = { "pinned", KEY_OP },
+	[SC_KEY_FAST] = { "fast", KEY_OP },
+	[SC_KEY_PAGES] = { "pages", KEY_OP },
+	[SC_KEY_PRESENT] = { "present", KEY_OP, .boolean = true },
+	[SC_KEY_WRITABLE] = { "writable", KEY_OP, .boolean = true },
+	[SC_KEY_EXCLUSIVE] = { "exclusive", KEY_OP, .boolean = true },
+	[SC_KEY_FILE] = { "file", KEY_OP, .boolean = true },
+	[SC_KEY_RESIDENT] = { "resident", KEY_OP },
+	[SC_KEY_REFERENCED] = { "referenced", KEY_OP },
+	[SC_KEY_ADDR] = { "addr", KEY_OP, .suffix = true },
+	[SC_KEY_WRITE] = { "write", KEY_OP, .boolean = true },
+};
+
+/* The kernel functions of docs/policies.md, as hw_violations() names them. */
+static const char *const sites[SC_NR_SITES] = {
+	"hugetlb_fault", "follow_hugetlb_page", "hugetlb_follow_page_mask",
+	"gup_fast", "walk_hugetlb_range", "page_vma_mapped_walk",
+	"userfaultfd_huge_must_wait", "hugetlb_vma_maps_page",
+	"huge_pmd_share", "__unmap_hugepage_range",
 };
 
 const char *sc_kind_name(enum sc_kind kind)
@@ -56,6 +92,20 @@ const char *sc_key_name(enum sc_key key)
 bool sc_key_model_only(enum sc_key key)
 {
 	return key < SC_NR_KEYS && keys[key].model_only;
+}
+
+const char *sc_site_name(int site)
+{
+	return site >= 0 && site < SC_NR_SITES ? sites[site] : "?";
+}
+
+int sc_site_parse(const char *s, int len)
+{
+	for (int i = 0; i < SC_NR_SITES; i++)
+		if ((size_t)len == strlen(sites[i]) &&
+		    !memcmp(s, sites[i], len))
+			return i;
+	return -1;
 }
 
 /* ---- names ------------------------------------------------------------- */
@@ -271,23 +321,70 @@ int sc_arg_count(struct sc_parser *p, uint64_t addr, uint64_t *count)
 	return 0;
 }
 
+/* T of tag=T: write and uffd_copy store it. */
+int sc_arg_tag(struct sc_parser *p, uint64_t *tag)
+{
+	struct sc_word *w = sc_peek(p);
+	int col = sc_col(p);
+	char got[96];
+
+	if (!w || w->len < 5 || memcmp(w->s, "tag=", 4))
+		return sc_error_at(p, col,
+				   "expected tag=T, the tag to store (like tag=0x11), got %s",
+				   sc_got(w, got, sizeof(got)));
+	if (sc_number(w->s + 4, w->len - 4, false, tag))
+		return sc_error_at(p, col + 4,
+				   "expected a 64-bit number (like 0x11) after 'tag=', got %s",
+				   sc_got(&(struct sc_word){ w->s + 4,
+					  w->len - 4, col + 4 }, got,
+					  sizeof(got)));
+	p->i++;
+	return 0;
+}
+
 /* ---- expectations -------------------------------------------------------- */
 
 static int add_check(struct sc_parser *p, struct sc_op *op, enum sc_key key,
-		     uint64_t value, int col)
+		     int site, uint64_t value, int col)
 {
 	for (int i = 0; i < op->nchecks; i++)
-		if (op->checks[i].key == key)
+		if (op->checks[i].key == key && op->checks[i].site == site)
 			return sc_error_at(p, col, "'%s=' is given twice",
+					   site >= 0 ? sc_site_name(site) :
 					   sc_key_name(key));
 	if (op->nchecks == SC_MAX_CHECKS)
 		return sc_error_at(p, col, "more than %d expectations on one line",
 				   SC_MAX_CHECKS);
 	op->checks[op->nchecks++] = (struct sc_check){
 		.key = key,
+		.site = site,
 		.value = value,
 		.pos = { p->line, col },
 	};
+	return 0;
+}
+
+/* The value of a KEY=VALUE word at @v, for key @k. */
+static int key_number(struct sc_parser *p, int k, struct sc_word *v,
+		      uint64_t *value)
+{
+	char got[96];
+	int ret;
+
+	ret = sc_number(v->s, v->len, keys[k].suffix, value);
+	if (ret == -ERANGE)
+		return sc_error_at(p, v->col, "number %s does not fit in 64 bits",
+				   sc_got(v, got, sizeof(got)));
+	if (ret)
+		return sc_error_at(p, v->col,
+				   "expected a number (like %s) after '%s=', got %s",
+				   keys[k].suffix ? "0x40000000 or 1G" :
+				   "3 or 0x11", keys[k].name,
+				   sc_got(v, got, sizeof(got)));
+	if (keys[k].boolean && *value > 1)
+		return sc_error_at(p, v->col,
+				   "expected 0 or 1 after '%s=', got %s",
+				   keys[k].name, sc_got(v, got, sizeof(got)));
 	return 0;
 }
 
@@ -299,30 +396,20 @@ static int key_value(struct sc_parser *p, struct sc_word *w, uint64_t *value,
 		     int *err)
 {
 	const char *eq = memchr(w->s, '=', w->len);
-	int klen, vcol, ret;
+	struct sc_word v;
+	int klen;
 	char got[96];
 
 	*err = 0;
 	if (!eq)
 		return -1;
 	klen = (int)(eq - w->s);
-	vcol = w->col + klen + 1;
+	v = (struct sc_word){ eq + 1, w->len - klen - 1, w->col + klen + 1 };
 	for (int k = 0; k < SC_NR_KEYS; k++) {
-		struct sc_word v = { eq + 1, w->len - klen - 1, vcol };
-
 		if ((size_t)klen != strlen(keys[k].name) ||
 		    memcmp(w->s, keys[k].name, klen))
 			continue;
-		ret = sc_number(v.s, v.len, false, value);
-		if (ret == -ERANGE)
-			*err = sc_error_at(p, vcol,
-					   "number %s does not fit in 64 bits",
-					   sc_got(&v, got, sizeof(got)));
-		else if (ret)
-			*err = sc_error_at(p, vcol,
-					   "expected a number (like 3 or 0x11) after '%s=', got %s",
-					   keys[k].name,
-					   sc_got(&v, got, sizeof(got)));
+		*err = key_number(p, k, &v, value);
 		return k;
 	}
 	{
@@ -334,9 +421,46 @@ static int key_value(struct sc_parser *p, struct sc_word *w, uint64_t *value,
 	return -2;
 }
 
-#define TAIL_HELP "0, ok, an errno like EINVAL, SIGSEGV, SIGBUS, faults=N or tag=T"
+/* "faults=, tag=": the keys of @allow, for a message. */
+static const char *allowed_keys(uint64_t allow, char *buf, size_t size)
+{
+	size_t o = 0;
 
-int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow)
+	buf[0] = '\0';
+	for (int k = 0; k < SC_NR_KEYS && o < size; k++)
+		if (allow & ALLOW_KEY(k))
+			o += snprintf(buf + o, size - o, "%s%s=",
+				      o ? ", " : "", keys[k].name);
+	return buf;
+}
+
+#define TAIL_HELP "0, ok, an errno like EINVAL, SIGSEGV, SIGBUS or KEY=VALUE"
+
+/* A key after `=>` that @op cannot expect: say what to write instead. */
+static int key_not_allowed(struct sc_parser *p, struct sc_op *op,
+			   struct sc_word *w, int k, uint64_t allow)
+{
+	const char *verb = sc_kind_name(op->kind);
+	char can[256];
+
+	if (k == SC_KEY_FAULTS)
+		return sc_error_at(p, w->col,
+				   "'%s' has no faults of its own to count",
+				   verb);
+	if (keys[k].scope != KEY_OP)
+		return sc_error_at(p, w->col,
+				   "'%s=' is not an expectation of one op: use a line 'expect %s%s=N'",
+				   keys[k].name,
+				   keys[k].scope == KEY_PROC ? "P " : "",
+				   keys[k].name);
+	allowed_keys(allow, can, sizeof(can));
+	return sc_error_at(p, w->col, "'%s' cannot expect '%s=' (%s%s)",
+			   verb, keys[k].name,
+			   can[0] ? "it can expect " : "it has no values to expect",
+			   can);
+}
+
+int sc_parse_tail(struct sc_parser *p, struct sc_op *op, uint64_t allow)
 {
 	struct sc_word *w = sc_peek(p);
 	const char *verb = sc_kind_name(op->kind);
@@ -398,20 +522,46 @@ int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow)
 					   sc_got(w, got, sizeof(got)));
 		if (err)
 			return err;
-		if (k == SC_KEY_FAULTS && !(allow & ALLOW_FAULTS))
+		if (!(allow & ALLOW_KEY(k)))
+			return key_not_allowed(p, op, w, k, allow);
+		if (add_check(p, op, k, -1, v, w->col))
+			return -EINVAL;
+		p->i++;
+	}
+	return 0;
+}
+
+#define SITE_HELP "hugetlb_fault, follow_hugetlb_page, hugetlb_follow_page_mask, gup_fast, walk_hugetlb_range, page_vma_mapped_walk, userfaultfd_huge_must_wait, hugetlb_vma_maps_page, huge_pmd_share"
+
+/* `expect violations SITE=N...`: per call site, after `violations record`. */
+static int parse_expect_sites(struct sc_parser *p, struct sc_op *op)
+{
+	struct sc_word *w = sc_peek(p);
+	char got[96];
+
+	if (!w)
+		return sc_error_at(p, p->eol_col,
+				   "expected SITE=N after 'expect violations' (like follow_hugetlb_page=2), got end of line");
+	while ((w = sc_peek(p))) {
+		const char *eq = memchr(w->s, '=', w->len);
+		struct sc_word name, v;
+		uint64_t n;
+		int site;
+
+		if (!eq)
 			return sc_error_at(p, w->col,
-					   "'%s' has no faults of its own to count", verb);
-		if (k == SC_KEY_TAG && !(allow & ALLOW_TAG))
+					   "expected SITE=N (like follow_hugetlb_page=2), got %s",
+					   sc_got(w, got, sizeof(got)));
+		name = (struct sc_word){ w->s, (int)(eq - w->s), w->col };
+		v = (struct sc_word){ eq + 1, w->len - name.len - 1,
+				      w->col + name.len + 1 };
+		site = sc_site_parse(name.s, name.len);
+		if (site < 0)
 			return sc_error_at(p, w->col,
-					   "only 'read' can expect tag=; '%s' reads nothing",
-					   verb);
-		if (k != SC_KEY_FAULTS && k != SC_KEY_TAG)
-			return sc_error_at(p, w->col,
-					   "'%s=' is not an expectation of one op: use a line 'expect %s%s=N'",
-					   keys[k].name,
-					   keys[k].per_proc ? "P " : "",
-					   keys[k].name);
-		if (add_check(p, op, k, v, w->col))
+					   "unknown call site %s (one of " SITE_HELP ")",
+					   sc_got(&name, got, sizeof(got)));
+		if (key_number(p, SC_KEY_VIOLATIONS, &v, &n) ||
+		    add_check(p, op, SC_KEY_VIOLATIONS, site, n, w->col))
 			return -EINVAL;
 		p->i++;
 	}
@@ -421,23 +571,30 @@ int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow)
 int sc_parse_expect(struct sc_parser *p, struct sc_op *op)
 {
 	struct sc_word *w = sc_peek(p);
-	bool per_proc = false;
+	enum key_scope scope = KEY_SYS;
 	char got[96];
 
 	op->subject = -1;
+	if (sc_word_is(w, "violations")) {
+		if (!p->violations_line)
+			return sc_error_at(p, w->col,
+					   "'expect violations' needs a 'violations record' line before it (without one, a violation fails the run)");
+		p->i++;
+		return parse_expect_sites(p, op);
+	}
 	if (sc_word_is(w, "meminfo")) {
 		p->i++;
 	} else if (w && !memchr(w->s, '=', w->len)) {
 		if (sc_use_name(p, SC_NAME_PROC, &op->subject))
 			return -EINVAL;
 		op->proc = op->subject;
-		per_proc = true;
+		scope = KEY_PROC;
 	}
 	if (!sc_peek(p))
 		return sc_error_at(p, p->eol_col,
 				   "expected KEY=VALUE (%s), got end of line",
-				   per_proc ? "faults, nr_pmds or rss" :
-				   "total, free, rsvd, pagetables or shared");
+				   scope == KEY_PROC ? "faults, nr_pmds or rss" :
+				   "total, free, rsvd, pagetables, shared or violations");
 	while ((w = sc_peek(p))) {
 		uint64_t v;
 		int k, err;
@@ -446,19 +603,26 @@ int sc_parse_expect(struct sc_parser *p, struct sc_op *op)
 		if (k == -1)
 			return sc_error_at(p, w->col,
 					   "expected KEY=VALUE (like %s), got %s",
-					   per_proc ? "faults=1" : "free=60",
+					   scope == KEY_PROC ? "faults=1" : "free=60",
 					   sc_got(w, got, sizeof(got)));
 		if (err)
 			return err;
 		if (k == SC_KEY_TAG)
 			return sc_error_at(p, w->col,
 					   "tag= is checked by a read: 'P read ADDR => tag=T'");
-		if (keys[k].per_proc != per_proc)
-			return sc_error_at(p, w->col, per_proc ?
+		if (keys[k].scope == KEY_OP)
+			return sc_error_at(p, w->col,
+					   "'%s=' is checked on the op that returns it, after '=>' (see docs/scenario.md)",
+					   keys[k].name);
+		if (keys[k].scope != scope)
+			return sc_error_at(p, w->col, scope == KEY_PROC ?
 					   "'%s=' is a system counter: write it on an 'expect meminfo' line" :
 					   "'%s=' is a per-process counter: write 'expect P %s=N'",
 					   keys[k].name, keys[k].name);
-		if (add_check(p, op, k, v, w->col))
+		if (k == SC_KEY_VIOLATIONS && !p->violations_line)
+			return sc_error_at(p, w->col,
+					   "'violations=' needs a 'violations record' line before it (without one, a violation fails the run)");
+		if (add_check(p, op, k, -1, v, w->col))
 			return -EINVAL;
 		p->i++;
 	}

@@ -34,10 +34,13 @@ static const struct {
 static const char *const keywords[] = {
 	/* statements */
 	"pool", "policy", "memfd", "ftruncate", "fallocate", "close", "spawn",
-	"expect", "draw", "check",
+	"expect", "wait", "violations", "draw", "check",
 	/* process operations */
 	"mmap", "munmap", "mprotect", "madvise", "mremap", "uffd_wp",
 	"move_pages", "write", "read", "fork", "exit",
+	"gup", "gup_fast", "follow_page", "process_vm_readv", "pagemap",
+	"mincore", "folio_referenced", "uffd_register", "uffd_unregister",
+	"uffd_read", "uffd_copy", "uffd_wake", "uffd_close",
 	/* words with a meaning of their own */
 	"meminfo", "ok", "punch", "keep_size", "shared", "private",
 };

@@ -13,6 +13,15 @@
 #include "cli/scenario.h"
 
 #define SC_MAX_WORDS	32
+#define SC_MAX_BG	64	/* background ops not waited for, at once */
+
+/* A background op the parser has not seen a `wait` for yet. */
+struct sc_bg {
+	int proc;		/* who runs it */
+	int peer;		/* the process it reads, or -1 */
+	struct sc_pos pos;	/* its `&` */
+	size_t op;		/* its index in the scenario */
+};
 
 struct sc_word {
 	const char *s;
@@ -32,6 +41,10 @@ struct sc_parser {
 	struct sc_word w[SC_MAX_WORDS];
 	int n;				/* words on the line */
 	int i;				/* the next word to consume */
+
+	int violations_line;		/* `violations record`; 0: none yet */
+	struct sc_bg bg[SC_MAX_BG];	/* background ops in flight */
+	int nbg;
 };
 
 /* Cut @len bytes of @s (one line, no '\n') into words.  0 or -EINVAL. */
@@ -93,11 +106,12 @@ int sc_signal_parse(const char *s, int len);	/* 0 if not a signal name */
 #define WHAT_OFF	"a file offset (like 0 or 1G)"
 #define WHAT_COUNT	"a count (like 8)"
 
-/* What may follow `=>` on each kind of op. */
-#define ALLOW_ERRNO	0x1
-#define ALLOW_SIGNAL	0x2
-#define ALLOW_FAULTS	0x4
-#define ALLOW_TAG	0x8
+/* What may follow `=>` on each kind of op: a result, and which keys. */
+#define ALLOW_ERRNO	0x1ULL
+#define ALLOW_SIGNAL	0x2ULL
+#define ALLOW_KEY(k)	(1ULL << (8 + (k)))
+#define ALLOW_FAULTS	ALLOW_KEY(SC_KEY_FAULTS)
+#define ALLOW_TAG	ALLOW_KEY(SC_KEY_TAG)
 
 int sc_declare(struct sc_parser *p, enum sc_name_kind kind, int *idx);
 int sc_use_name(struct sc_parser *p, enum sc_name_kind kind, int *idx);
@@ -108,7 +122,9 @@ int sc_arg_prot(struct sc_parser *p, int *prot);
 int sc_arg_map_flags(struct sc_parser *p, int *flags);
 int sc_arg_advice(struct sc_parser *p, int *advice);
 int sc_arg_count(struct sc_parser *p, uint64_t addr, uint64_t *count);
-int sc_parse_tail(struct sc_parser *p, struct sc_op *op, unsigned int allow);
+int sc_arg_tag(struct sc_parser *p, uint64_t *tag);
+int sc_parse_tail(struct sc_parser *p, struct sc_op *op, uint64_t allow);
 int sc_parse_expect(struct sc_parser *p, struct sc_op *op);
+int sc_site_parse(const char *s, int len);	/* index, or -1 */
 
 #endif

@@ -27,9 +27,19 @@ static const struct {
 	{ "mprotect", SC_MPROTECT },	{ "madvise", SC_MADVISE },
 	{ "mremap", SC_MREMAP },	{ "uffd_wp", SC_UFFD_WP },
 	{ "move_pages", SC_MOVE_PAGES },	{ "write", SC_WRITE },
-	{ "read", SC_READ },		{ "fork", SC_FORK },
-	{ "exit", SC_EXIT },
+	{ "read", SC_READ },		{ "gup", SC_GUP },
+	{ "gup_fast", SC_GUP_FAST },	{ "follow_page", SC_FOLLOW_PAGE },
+	{ "process_vm_readv", SC_PROCESS_VM_READV },
+	{ "pagemap", SC_PAGEMAP },	{ "mincore", SC_MINCORE },
+	{ "folio_referenced", SC_FOLIO_REFERENCED },
+	{ "uffd_register", SC_UFFD_REGISTER },
+	{ "uffd_unregister", SC_UFFD_UNREGISTER },
+	{ "uffd_read", SC_UFFD_READ },	{ "uffd_copy", SC_UFFD_COPY },
+	{ "uffd_wake", SC_UFFD_WAKE },	{ "uffd_close", SC_UFFD_CLOSE },
+	{ "fork", SC_FORK },		{ "exit", SC_EXIT },
 };
+
+#define VERB_HELP "mmap, munmap, mprotect, madvise, mremap, uffd_wp, move_pages, write, read, gup, gup_fast, follow_page, process_vm_readv, pagemap, mincore, folio_referenced, uffd_register, uffd_unregister, uffd_read, uffd_copy, uffd_wake, uffd_close, fork or exit"
 
 static bool is_verb(const struct sc_word *w)
 {
@@ -39,15 +49,104 @@ static bool is_verb(const struct sc_word *w)
 	return false;
 }
 
+/* The option words each op takes, in any order, each at most once. */
+static const struct {
+	const char *word;
+	unsigned int opt;
+	enum sc_kind kind;
+} options[] = {
+	{ "write", SC_OPT_WRITE, SC_GUP },
+	{ "nowait", SC_OPT_NOWAIT, SC_GUP },
+	{ "write", SC_OPT_WRITE, SC_GUP_FAST },
+	{ "fast_only", SC_OPT_FAST_ONLY, SC_GUP_FAST },
+	{ "nonblock", SC_OPT_NONBLOCK, SC_UFFD_READ },
+	{ "dontwake", SC_OPT_DONTWAKE, SC_UFFD_COPY },
+};
+
+static int parse_options(struct sc_parser *p, struct sc_op *op)
+{
+	struct sc_word *w;
+	size_t i;
+
+	while ((w = sc_peek(p))) {
+		for (i = 0; i < ARRAY_SIZE(options); i++)
+			if (options[i].kind == op->kind &&
+			    sc_word_is(w, options[i].word))
+				break;
+		if (i == ARRAY_SIZE(options))
+			return 0;
+		if (op->opts & options[i].opt)
+			return sc_error_at(p, w->col, "'%s' is given twice",
+					   options[i].word);
+		op->opts |= options[i].opt;
+		p->i++;
+	}
+	return 0;
+}
+
+/* Ops that may run in the background: those that can sleep in a fault. */
+static bool may_background(enum sc_kind kind)
+{
+	switch (kind) {
+	case SC_READ:
+	case SC_WRITE:
+	case SC_MADVISE:
+	case SC_GUP:
+	case SC_GUP_FAST:
+	case SC_PROCESS_VM_READV:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* `&` after the arguments: the op runs on a thread of its own. */
+static int parse_background(struct sc_parser *p, struct sc_op *op)
+{
+	struct sc_word *w = sc_peek(p);
+
+	if (!sc_word_is(w, "&"))
+		return 0;
+	if (!may_background(op->kind))
+		return sc_error_at(p, w->col,
+				   "'%s' cannot run in the background: only read, write, madvise, gup, gup_fast and process_vm_readv, which can sleep in a fault, can",
+				   sc_kind_name(op->kind));
+	if (p->nbg == SC_MAX_BG)
+		return sc_error_at(p, w->col,
+				   "more than %d background ops in flight: 'wait' for some first",
+				   SC_MAX_BG);
+	op->background = true;
+	op->bg_pos = (struct sc_pos){ p->line, w->col };
+	p->bg[p->nbg++] = (struct sc_bg){
+		.proc = op->proc,
+		.peer = op->kind == SC_PROCESS_VM_READV ? op->peer : -1,
+		.pos = op->bg_pos,
+		.op = p->sc->nops,
+	};
+	p->i++;
+	return 0;
+}
+
+/* A background op that involves @proc and is not waited for, or NULL. */
+static const struct sc_bg *bg_of(const struct sc_parser *p, int proc)
+{
+	for (int i = 0; i < p->nbg; i++)
+		if (p->bg[i].proc == proc || p->bg[i].peer == proc)
+			return &p->bg[i];
+	return NULL;
+}
+
 static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 {
-	const unsigned int sys = ALLOW_ERRNO | ALLOW_FAULTS;
+	const uint64_t sys = ALLOW_ERRNO | ALLOW_FAULTS;
+	const struct sc_bg *bg;
+	const char *who;
 	struct sc_word *w;
-	unsigned int allow = 0;
+	uint64_t allow = 0;
 	char got[96];
 	uint64_t v;
 	size_t i;
-	int ret = 0, col;
+	int ret = 0;
 
 	if (sc_use_name(p, SC_NAME_PROC, &op->proc))
 		return -EINVAL;
@@ -57,7 +156,7 @@ static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 			break;
 	if (i == ARRAY_SIZE(verbs))
 		return sc_error_at(p, sc_col(p),
-				   "expected an operation (mmap, munmap, mprotect, madvise, mremap, uffd_wp, move_pages, write, read, fork or exit), got %s",
+				   "expected an operation (" VERB_HELP "), got %s",
 				   sc_got(w, got, sizeof(got)));
 	op->kind = verbs[i].kind;
 	p->i++;
@@ -76,9 +175,25 @@ static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 		break;
 	case SC_MUNMAP:
 	case SC_UFFD_WP:
+	case SC_UFFD_UNREGISTER:
+	case SC_UFFD_WAKE:
 		allow = sys;
 		ret = sc_arg_addr(p, &op->addr) ?:
 		      sc_arg_size(p, WHAT_SIZE, true, &op->len);
+		break;
+	case SC_UFFD_REGISTER:
+		allow = sys;
+		ret = sc_arg_addr(p, &op->addr) ?:
+		      sc_arg_size(p, WHAT_SIZE, true, &op->len);
+		if (ret)
+			break;
+		w = sc_peek(p);
+		if (!sc_word_is(w, "missing"))
+			return sc_error_at(p, sc_col(p),
+					   "expected a mode, missing (write-protect mode is 'uffd_wp'), got %s",
+					   sc_got(w, got, sizeof(got)));
+		op->opts |= SC_OPT_MISSING;
+		p->i++;
 		break;
 	case SC_MPROTECT:
 		allow = sys;
@@ -110,32 +225,96 @@ static int parse_proc_op(struct sc_parser *p, struct sc_op *op)
 			allow |= ALLOW_TAG;
 		ret = sc_arg_addr(p, &op->addr) ?:
 		      sc_arg_count(p, op->addr, &op->count);
-		if (ret || op->kind == SC_READ)
-			break;
-		w = sc_peek(p);
-		col = sc_col(p);
-		if (!w || w->len < 5 || memcmp(w->s, "tag=", 4))
-			return sc_error_at(p, col,
-					   "expected tag=T, the tag to store (like tag=0x11), got %s",
-					   sc_got(w, got, sizeof(got)));
-		if (sc_number(w->s + 4, w->len - 4, false, &op->tag))
-			return sc_error_at(p, col + 4,
-					   "expected a 64-bit number (like 0x11) after 'tag=', got %s",
-					   sc_got(&(struct sc_word){ w->s + 4,
-						  w->len - 4, col + 4 },
-						  got, sizeof(got)));
-		p->i++;
+		if (!ret && op->kind == SC_WRITE)
+			ret = sc_arg_tag(p, &op->tag);
+		break;
+	case SC_GUP:
+	case SC_GUP_FAST:
+		allow = sys | ALLOW_TAG | ALLOW_KEY(SC_KEY_PINNED);
+		if (op->kind == SC_GUP_FAST)
+			allow |= ALLOW_KEY(SC_KEY_FAST);
+		ret = sc_arg_addr(p, &op->addr) ?:
+		      sc_arg_count(p, op->addr, &op->count);
+		break;
+	case SC_PROCESS_VM_READV:
+		allow = sys | ALLOW_TAG | ALLOW_KEY(SC_KEY_PAGES);
+		ret = sc_use_name(p, SC_NAME_PROC, &op->peer) ?:
+		      sc_arg_addr(p, &op->addr) ?:
+		      sc_arg_count(p, op->addr, &op->count);
+		break;
+	case SC_FOLLOW_PAGE:
+		allow = sys | ALLOW_TAG | ALLOW_KEY(SC_KEY_PRESENT) |
+			ALLOW_KEY(SC_KEY_WRITABLE);
+		ret = sc_arg_addr(p, &op->addr);
+		break;
+	case SC_PAGEMAP:
+		allow = sys | ALLOW_KEY(SC_KEY_PRESENT) |
+			ALLOW_KEY(SC_KEY_EXCLUSIVE) | ALLOW_KEY(SC_KEY_FILE);
+		ret = sc_arg_addr(p, &op->addr) ?:
+		      sc_arg_count(p, op->addr, &op->count);
+		break;
+	case SC_MINCORE:
+		allow = sys | ALLOW_KEY(SC_KEY_RESIDENT);
+		ret = sc_arg_addr(p, &op->addr) ?:
+		      sc_arg_size(p, WHAT_SIZE, false, &op->len);
+		break;
+	case SC_FOLIO_REFERENCED:
+		op->model_only = true;
+		allow = sys | ALLOW_KEY(SC_KEY_REFERENCED);
+		ret = sc_arg_addr(p, &op->addr);
+		break;
+	case SC_UFFD_READ:
+		allow = sys | ALLOW_KEY(SC_KEY_ADDR) | ALLOW_KEY(SC_KEY_WRITE);
+		break;
+	case SC_UFFD_COPY:
+		allow = sys;
+		ret = sc_arg_addr(p, &op->addr) ?: sc_arg_tag(p, &op->tag);
+		break;
+	case SC_UFFD_CLOSE:
+		allow = sys;
 		break;
 	case SC_FORK:
 		allow = sys;
 		ret = sc_declare(p, SC_NAME_PROC, &op->target);
 		break;
 	case SC_EXIT:
-		break;
+		bg = bg_of(p, op->proc);
+		if (!bg)
+			break;
+		who = p->sc->names[bg->proc].name;
+		return sc_error_at(p, p->w[p->i - 1].col,
+				   "'%s' cannot exit while the background op of line %d uses it: 'wait %s' first",
+				   p->sc->names[op->proc].name, bg->pos.line,
+				   who);
 	default:
 		break;
 	}
-	return ret ?: sc_parse_tail(p, op, allow);
+	return ret ?: parse_options(p, op) ?: parse_background(p, op) ?:
+	       sc_parse_tail(p, op, allow);
+}
+
+/* wait [P]: every background op of P, or every one. */
+static int parse_wait(struct sc_parser *p, struct sc_op *op)
+{
+	int n = 0, col = sc_col(p);
+
+	if (sc_peek(p) && sc_use_name(p, SC_NAME_PROC, &op->proc))
+		return -EINVAL;
+	for (int i = 0; i < p->nbg; i++) {
+		if (op->proc >= 0 && p->bg[i].proc != op->proc) {
+			p->bg[n++] = p->bg[i];
+			continue;
+		}
+		op->count++;
+	}
+	if (!op->count)
+		return sc_error_at(p, op->proc >= 0 ? col : op->pos.col,
+				   op->proc >= 0 ?
+				   "'%s' has no background op to wait for (start one with '&' after an access)" :
+				   "%sno background op to wait for (start one with '&' after an access)",
+				   op->proc >= 0 ? p->sc->names[op->proc].name : "");
+	p->nbg = n;
+	return 0;
 }
 
 static int parse_statement(struct sc_parser *p, struct sc_op *op)
@@ -219,9 +398,35 @@ static int parse_statement(struct sc_parser *p, struct sc_op *op)
 		p->i++;
 		return sc_parse_expect(p, op);
 	}
+	if (sc_word_is(w, "wait")) {
+		op->kind = SC_WAIT;
+		p->i++;
+		return parse_wait(p, op);
+	}
+	if (sc_word_is(w, "violations")) {
+		op->kind = SC_VIOLATIONS;
+		op->model_only = true;
+		p->i++;
+		w = sc_peek(p);
+		if (!sc_word_is(w, "record"))
+			return sc_error_at(p, sc_col(p),
+					   "expected 'record' (count walk-rule violations instead of failing the run), got %s",
+					   sc_got(w, got, sizeof(got)));
+		if (p->violations_line)
+			return sc_error_at(p, w->col,
+					   "violations are already recorded from line %d",
+					   p->violations_line);
+		p->violations_line = p->line;
+		p->i++;
+		return 0;
+	}
 	if (sc_word_is(w, "draw") || sc_word_is(w, "check")) {
 		op->kind = sc_word_is(w, "draw") ? SC_DRAW : SC_CHECK;
 		op->model_only = true;
+		if (p->nbg)
+			return sc_error_at(p, w->col,
+					   "'%.*s' needs a machine at rest, but the background op of line %d may still run: 'wait' first",
+					   w->len, w->s, p->bg[0].pos.line);
 		p->i++;
 		return 0;
 	}
@@ -237,7 +442,7 @@ static int parse_statement(struct sc_parser *p, struct sc_op *op)
 				   sc_got(w, got, sizeof(got)), w->len, w->s,
 				   w->len, w->s);
 	return sc_error_at(p, w->col,
-			   "expected a statement (pool, policy, memfd, ftruncate, fallocate, close, spawn, expect, draw, check) or a process name, got %s",
+			   "expected a statement (pool, policy, memfd, ftruncate, fallocate, close, spawn, expect, wait, violations, draw, check) or a process name, got %s",
 			   sc_got(w, got, sizeof(got)));
 }
 
@@ -274,6 +479,7 @@ static int parse_line(struct sc_parser *p)
 	struct sc_op op = {
 		.pos = { p->line, p->w[0].col },
 		.proc = -1, .file = -1, .target = -1, .subject = -1,
+		.peer = -1,
 	};
 	char got[96];
 	int ret;
@@ -350,6 +556,14 @@ int scenario_parse(const char *path, const char *text, size_t len,
 		ret = parse_line(&p);
 		if (ret)
 			break;
+	}
+	if (!ret && p.nbg) {
+		const struct sc_op *op = &p.sc->ops[p.bg[0].op];
+
+		p.line = p.bg[0].pos.line;
+		ret = sc_error_at(&p, p.bg[0].pos.col,
+				  "the background op '%s' is never waited for: add 'wait %s' after it",
+				  op->text, p.sc->names[op->proc].name);
 	}
 	if (ret) {
 		scenario_free(p.sc);

@@ -10,101 +10,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hugewalk/system.h>
 
 #include "cli/scenario_runner.h"
 
 /* ---- operations ---------------------------------------------------------- */
-
-/*
- * P write/read ADDR [N]: one access per huge page, stopping at the first
- * signal (the scenario's process survives it, as if it had a handler).
- * Returns 0 or the signal; *at is the address that raised it.
- */
-static int run_access(struct runner *r, const struct sc_op *op, uint64_t *at)
-{
-	const struct sc_check *want_tag = sc_find_check(op, SC_KEY_TAG);
-	bool write = op->kind == SC_WRITE;
-	uint64_t first = 0, bad_addr = 0, bad_tag = 0;
-	bool mixed = false, bad = false;
-	struct sc_obs *obs = write ? NULL : r->cur;
-	uint64_t i;
-	int ret = 0;
-
-	if (obs) {
-		obs->tags = calloc(op->count, sizeof(*obs->tags));
-		if (!obs->tags)
-			obs = NULL;
-	}
-	for (i = 0; i < op->count; i++) {
-		uint64_t addr = op->addr + i * HW_HPAGE_SIZE;
-		uint64_t tag = op->tag;
-
-		ret = r->be->access(r->m, op->proc, addr, write, &tag);
-		if (ret) {
-			*at = addr;
-			break;
-		}
-		if (write)
-			continue;
-		if (obs)
-			obs->tags[obs->ntags++] = tag;
-		if (!i)
-			first = tag;
-		else if (tag != first)
-			mixed = true;
-		if (want_tag && tag != want_tag->value && !bad) {
-			bad = true;
-			bad_addr = addr;
-			bad_tag = tag;
-		}
-	}
-	if (!write && i) {
-		if (mixed)
-			sc_detail(r, ", tags differ (0x%llx first)",
-			     (unsigned long long)first);
-		else
-			sc_detail(r, ", tag 0x%llx", (unsigned long long)first);
-	}
-	if (want_tag) {
-		r->res->expectations++;
-		if (bad) {
-			r->res->failed++;
-			sc_diag(r, op, "expectation failed: %s read tag=0x%llx, got 0x%llx at 0x%llx",
-				sc_proc_name(r, op->proc),
-				(unsigned long long)want_tag->value,
-				(unsigned long long)bad_tag,
-				(unsigned long long)bad_addr);
-		}
-	}
-	return ret;
-}
-
-/* Does @be have what @kind needs?  A backend may lack a system call. */
-static bool has_hook(const struct sc_backend *be, enum sc_kind kind)
-{
-	switch (kind) {
-	case SC_POOL:		return be->set_pool;
-	case SC_MEMFD:		return be->memfd;
-	case SC_FTRUNCATE:	return be->ftruncate;
-	case SC_FALLOCATE:	return be->fallocate;
-	case SC_CLOSE:		return be->close_file;
-	case SC_SPAWN:		return be->spawn;
-	case SC_FORK:		return be->fork;
-	case SC_EXIT:		return be->exit;
-	case SC_MMAP:		return be->mmap;
-	case SC_MUNMAP:		return be->munmap;
-	case SC_MPROTECT:	return be->mprotect;
-	case SC_MADVISE:	return be->madvise;
-	case SC_MREMAP:		return be->mremap;
-	case SC_UFFD_WP:	return be->uffd_wp;
-	case SC_MOVE_PAGES:	return be->move_pages;
-	case SC_WRITE:
-	case SC_READ:		return be->access;
-	default:		return false;
-	}
-}
 
 /*
  * Call the backend for @op: 0, -errno, or a signal for accesses; -ENOSYS
@@ -118,7 +30,7 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 	void *m = r->m;
 	int ret;
 
-	if (!has_hook(be, op->kind))
+	if (!sc_has_hook(be, op->kind))
 		return -ENOSYS;
 	switch (op->kind) {
 	case SC_POOL:
@@ -158,8 +70,6 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 		return be->munmap(m, op->proc, op->addr, op->len);
 	case SC_MPROTECT:
 		return be->mprotect(m, op->proc, op->addr, op->len, op->prot);
-	case SC_MADVISE:
-		return be->madvise(m, op->proc, op->addr, op->len, op->advice);
 	case SC_MREMAP:
 		return be->mremap(m, op->proc, op->addr, op->len, op->new_len,
 				  op->new_addr);
@@ -167,9 +77,6 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 		return be->uffd_wp(m, op->proc, op->addr, op->len);
 	case SC_MOVE_PAGES:
 		return be->move_pages(m, op->proc, op->addr);
-	case SC_WRITE:
-	case SC_READ:
-		return run_access(r, op, at);
 	default:
 		return -EINVAL;
 	}
@@ -183,21 +90,56 @@ static int name_missing(struct runner *r, const struct sc_op *op)
 {
 	if (op->proc >= 0 && !r->alive[op->proc])
 		return op->proc;
+	if (op->peer >= 0 && !r->alive[op->peer])
+		return op->peer;
 	if (op->kind != SC_MEMFD && op->file >= 0 && !r->alive[op->file])
 		return op->file;
 	return -1;
 }
 
+/* Ops after which --draw looks for a change; it prints only changes. */
 static bool changes_tables(enum sc_kind kind)
 {
-	return kind >= SC_FTRUNCATE && kind <= SC_EXIT && kind != SC_MEMFD;
+	switch (kind) {
+	case SC_POOL:
+	case SC_POLICY:
+	case SC_VIOLATIONS:
+	case SC_MEMFD:
+	case SC_FOLLOW_PAGE:
+	case SC_PAGEMAP:
+	case SC_MINCORE:
+	case SC_FOLIO_REFERENCED:
+	case SC_UFFD_READ:
+	case SC_EXPECT:
+	case SC_DRAW:
+	case SC_CHECK:
+		return false;
+	default:
+		return true;
+	}
 }
 
-/* policy, draw and check: model-only, on the backend's hooks. */
+/* Ops a machine may lack: skipped and counted, not failed with ENOSYS. */
+static bool optional_kind(enum sc_kind kind)
+{
+	return sc_is_exec_kind(kind) && kind != SC_READ &&
+	       kind != SC_WRITE && kind != SC_MADVISE;
+}
+
+/* policy, violations, draw and check: model-only, on the backend's hooks. */
 static void run_model_only(struct runner *r, const struct sc_op *op)
 {
 	int broken;	/* an errno for policy, invariants for check */
 
+	if (op->kind == SC_VIOLATIONS) {
+		if (r->be->violations_at) {
+			sc_note(r, "ok, counted, not failures");
+		} else {
+			r->res->skipped++;
+			sc_note(r, "skipped (model-only)");
+		}
+		return;
+	}
 	if (op->kind == SC_POLICY && r->o->policy) {
 		sc_note(r, "skipped: --policy %s overrides it", r->o->policy);
 		return;
@@ -235,10 +177,55 @@ static void run_model_only(struct runner *r, const struct sc_op *op)
 	}
 }
 
+/*
+ * An op of scenario_exec.c: skipped if the machine cannot do it, on a
+ * thread of its own if it runs in the background or may sleep in a
+ * userfault, else here.
+ */
+static void run_exec(struct runner *r, const struct sc_op *op)
+{
+	int subject = sc_fault_subject(op);
+	struct sc_exec x = { 0 };
+	unsigned long f1 = 0;
+
+	if ((optional_kind(op->kind) && !sc_has_hook(r->be, op->kind)) ||
+	    (op->background && !sc_on_thread(r, op))) {
+		r->res->skipped++;
+		sc_note(r, "skipped (the %s machine cannot do it%s)",
+			r->be->name, op->background ? " in the background" : "");
+		return;
+	}
+	if (sc_on_thread(r, op)) {
+		sc_run_on_thread(r, op);
+		return;
+	}
+	x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &x.f0);
+	sc_exec_op(r, op, &x);
+	if (x.measured)
+		x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &f1);
+	if (x.measured)
+		x.faults = f1 - x.f0;
+	if (!x.ran)
+		x.ret = -ENOSYS;
+	if (r->cur) {
+		r->cur->ran = x.ran;
+		r->cur->ret = x.ret;
+		r->cur->at = x.at;
+		r->cur->measured = x.measured;
+		r->cur->faults = x.faults;
+	}
+	sc_report_exec(r, op, &x);
+	if (r->cur) {
+		r->cur->tags = x.tags;
+		r->cur->ntags = x.ntags;
+		x.tags = NULL;
+	}
+	free(x.tags);
+}
+
 /* An op that calls the backend: result, faults, expectations. */
 static void run_call(struct runner *r, const struct sc_op *op)
 {
-	bool access = op->kind == SC_READ || op->kind == SC_WRITE;
 	bool counts = op->proc >= 0 && op->kind != SC_EXIT;
 	bool measured = false;
 	unsigned long f0 = 0, f1 = 0, n;
@@ -255,19 +242,17 @@ static void run_call(struct runner *r, const struct sc_op *op)
 	n = f1 - f0;
 
 	if (r->cur) {
-		r->cur->ran = ret != -ENOSYS || has_hook(r->be, op->kind);
+		r->cur->ran = ret != -ENOSYS || sc_has_hook(r->be, op->kind);
 		r->cur->ret = ret;
 		r->cur->at = at;
 		r->cur->measured = measured;
 		r->cur->faults = n;
 	}
-	sc_note(r, "%s", sc_outcome(ret, access, b, sizeof(b)));
-	if (access && ret > 0)
-		sc_note(r, " at 0x%llx", (unsigned long long)at);
-	if (measured && (access || n || sc_find_check(op, SC_KEY_FAULTS)))
+	sc_note(r, "%s", sc_outcome(ret, false, b, sizeof(b)));
+	if (measured && (n || sc_find_check(op, SC_KEY_FAULTS)))
 		sc_note(r, ", %lu fault%s", n, n == 1 ? "" : "s");
 	sc_note(r, "%s", r->detail);
-	sc_check_result(r, op, ret, access, at);
+	sc_check_result(r, op, ret, false, at);
 	sc_check_faults(r, op, measured, n);
 }
 
@@ -317,7 +302,8 @@ static void check_diverged(struct runner *r, const struct sc_op *op,
 static void run_op(struct runner *r, const struct sc_op *op)
 {
 	const struct sc_run_opts *o = r->o;
-	int missing, w;
+	bool printed = false;
+	int missing;
 
 	r->len = 0;
 	r->res->ops += op->kind != SC_EXPECT;
@@ -329,6 +315,11 @@ static void run_op(struct runner *r, const struct sc_op *op)
 			r->sc->names[missing].name);
 	} else if (op->kind == SC_EXPECT) {
 		sc_run_expect(r, op);
+	} else if (op->kind == SC_WAIT) {
+		sc_run_wait(r, op);	/* prints its lines itself */
+		printed = true;
+	} else if (sc_is_exec_kind(op->kind)) {
+		run_exec(r, op);
 	} else if (op->model_only) {
 		run_model_only(r, op);
 	} else {
@@ -338,26 +329,54 @@ static void run_op(struct runner *r, const struct sc_op *op)
 	if (r->cur && !r->stopped)
 		snapshot(r, r->cur);
 
-	if (!o->quiet) {
-		w = (int)strlen(op->text);
-		fprintf(o->out, "  %s%*s -> %.*s\n", op->text,
-			w < 44 ? 44 - w : 0, "", (int)r->len, r->buf);
-		if (o->verbose)
-			sc_print_counters(r);
-	}
+	if (!printed)
+		sc_print_line(r, "  ", op->text);
+	if (!o->quiet && o->verbose)
+		sc_print_counters(r);
 	sc_flush_diags(r);
-	if (o->quiet || !r->be->draw)
-		return;
+	if (o->quiet || !r->be->draw || r->jobs)
+		return;		/* nor while a background op may run */
 	if (op->kind == SC_DRAW || (o->draw && changes_tables(op->kind)))
 		sc_draw(r, op->kind == SC_DRAW, false);
 }
 
-static bool has_policy(const struct scenario *sc)
+static bool has_op(const struct scenario *sc, enum sc_kind kind)
 {
 	for (size_t i = 0; i < sc->nops; i++)
-		if (sc->ops[i].kind == SC_POLICY)
+		if (sc->ops[i].kind == kind)
 			return true;
 	return false;
+}
+
+/*
+ * The walk-rule violations of the whole run: failures, unless the file
+ * says `violations record`, when they are counted (and checked by
+ * `expect violations`) and listed here.
+ */
+static void report_violations(struct runner *r)
+{
+	const struct sc_run_opts *o = r->o;
+	bool record = has_op(r->sc, SC_VIOLATIONS);
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	unsigned long n;
+
+	n = mem ? r->be->violations(r->m, mem) : 0;
+	if (mem)
+		fclose(mem);
+	if (n && !record) {
+		r->res->failed++;
+		fflush(o->out);
+		fprintf(o->err, "%s: %lu walk-rule violation%s:\n%s",
+			r->sc->path, n, n == 1 ? "" : "s", text ?: "");
+	} else if (n && !o->quiet) {
+		fprintf(o->out, "  walk-rule violations recorded: %lu\n", n);
+		for (line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			fprintf(o->out, "    %s\n", line);
+	}
+	free(text);
 }
 
 /* Policy names are the backend's: check them all before running. */
@@ -398,7 +417,6 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 		 const struct sc_run_opts *opts, struct sc_result *res)
 {
 	struct runner r = { .sc = sc, .be = be, .o = opts, .res = res };
-	unsigned long n;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -411,9 +429,16 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 		if (!opts->trace->obs)
 			return -ENOMEM;
 	}
+	r.timeout_ms = opts->timeout_ms ?: SC_TIMEOUT_MS;
+	r.uffd_used = has_op(sc, SC_UFFD_REGISTER);
+	ret = sc_jobs_init(&r);
+	if (ret)
+		return ret;
 	r.alive = calloc(sc->nnames + 1, sizeof(*r.alive));
-	if (!r.alive)
-		return -ENOMEM;
+	if (!r.alive) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	r.m = be->open(sc->nnames, opts->policy, opts->err, &ret);
 	if (!r.m) {
 		fprintf(opts->err, "%s: cannot start the %s machine: %s\n",
@@ -426,7 +451,7 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 
 	if (!opts->quiet) {
 		fprintf(opts->out, "%s (%s", sc->path, be->name);
-		if (be->policy && (opts->policy || !has_policy(sc)))
+		if (be->policy && (opts->policy || !has_op(sc, SC_POLICY)))
 			fprintf(opts->out, ", policy %s%s", be->policy(r.m),
 				opts->policy ? " from --policy" : "");
 		fprintf(opts->out, ")\n");
@@ -440,27 +465,23 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 	r.cur = NULL;
 	if (r.stopped)
 		res->failed++;
-
-	if (be->violations) {
-		char *text = NULL;
-		size_t len = 0;
-		FILE *mem = open_memstream(&text, &len);
-
-		n = mem ? be->violations(r.m, mem) : 0;
-		if (mem)
-			fclose(mem);
-		if (n) {
-			res->failed++;
-			fflush(opts->out);
-			fprintf(opts->err, "%s: %lu walk-rule violation%s:\n%s",
-				sc->path, n, n == 1 ? "" : "s", text ?: "");
-		}
-		free(text);
+	if (!sc_jobs_cleanup(&r)) {
+		/* Its thread may still use the machine, the scenario and
+		 * this frame: nothing can be freed, nothing can go on. */
+		fflush(opts->out);
+		fprintf(opts->err, "%s: a task of the %s machine never came back, even after every userfaultfd was closed; giving up\n",
+			sc->path, be->name);
+		fflush(opts->err);
+		_exit(1);
 	}
+	if (be->violations)
+		report_violations(&r);
 	ret = res->failed ? 1 : 0;
 out_close:
 	be->close(r.m);
 out:
+	pthread_mutex_destroy(&r.job_lock);
+	pthread_cond_destroy(&r.job_cond);
 	free(r.last_draw);
 	free(r.alive);
 	fflush(opts->out);

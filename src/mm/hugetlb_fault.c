@@ -250,7 +250,7 @@ static bool cpu_access(struct vm_area_struct *vma, unsigned long addr,
 	pte_t *ptep, pte;
 
 	hugetlb_vma_lock_read(vma);
-	site_enter(SITE_UNSHARER, "cpu access");
+	site_enter(SITE_CPU_ACCESS, "cpu access");
 	ptep = hugetlb_walk(vma, addr, HPAGE_SIZE);
 	if (ptep) {
 		ptl = huge_pte_lock(ptep);

@@ -114,6 +114,7 @@ static const char *const site_names[NR_SITES] = {
 	[SITE_VMA_MAPS_PAGE] = "hugetlb_vma_maps_page",
 	[SITE_HUGE_PMD_SHARE] = "huge_pmd_share",
 	[SITE_UNSHARER] = "__unmap_hugepage_range",
+	[SITE_CPU_ACCESS] = "cpu access",
 };
 
 const char *site_name(enum hw_site site)

@@ -22,6 +22,8 @@ enum hw_site {
 	SITE_HUGE_PMD_SHARE,		/* walks another mm's table */
 	SITE_UNSHARER,			/* unmap, protect, move: hold both
 					 * locks for write (not a walker) */
+	SITE_CPU_ACCESS,		/* the MMU's walk for a load or store:
+					 * under the vma lock, not studied */
 	NR_SITES
 };
 

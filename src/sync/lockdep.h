@@ -10,17 +10,38 @@
 
 #include "sync/sync.h"
 
-/*
- * lock_acquire() - check an acquisition of @lock before it may block:
- * recursion, and (unless @trylock) the rank order.  Reports and ends
- * the run on a breach.
+/**
+ * lock_acquire() - check an acquisition of @lock before it may block.
+ * @lock: the lock.
+ * @class: its class (name and rank).
+ * @nested: an annotated acquisition of a second lock of the same rank.
+ * @trylock: a trylock, which cannot deadlock: only recursion is checked.
+ * @fn: the function acquiring it, for the report.
+ *
+ * Context: the current task; reports recursion or a breach of the rank
+ * order as lockdep would and ends the run (hw_report_fatal()).
  */
 void lock_acquire(const void *lock, const struct lock_class *class,
 		  bool nested, bool trylock, const char *fn);
-/* lock_acquired() - the acquisition succeeded: record it. */
+/**
+ * lock_acquired() - the acquisition succeeded: record it.
+ * @lock: the lock.
+ * @class: its class.
+ * @mode: exclusive, read or write.
+ * @fn: the function that took it.
+ *
+ * Context: the current task, which now holds @lock.
+ */
 void lock_acquired(const void *lock, const struct lock_class *class,
 		   enum lock_mode mode, const char *fn);
-/* lock_release() - forget @lock; reports a release of a lock not held. */
+/**
+ * lock_release() - forget @lock.
+ * @lock: the lock.
+ * @class: its class.
+ *
+ * Context: the current task; a release of a lock it does not hold is
+ * reported ("bad unlock balance") and ends the run.
+ */
 void lock_release(const void *lock, const struct lock_class *class);
 
 /* spin_bug() - "BUG: spinlock @msg on CPU#0": a destroyed lock. */

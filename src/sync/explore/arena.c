@@ -251,6 +251,11 @@ void *xs_realloc(void *p, size_t size)
 	return n;
 }
 
+/**
+ * xs_arena_reset() - empty the arena: every block is forgotten.
+ *
+ * Context: no system in the arena is used any more.
+ */
 void xs_arena_reset(void)
 {
 	if (!base) {
@@ -267,6 +272,13 @@ size_t xs_arena_used(void)
 	return base ? hdr()->bump + hdr()->abump : 0;
 }
 
+/**
+ * xs_arena_snapshot() - copy the arena's used bytes into @s.
+ * @s: the snapshot, grown as needed.
+ *
+ * Context: no schedule running.
+ * Return: 0, or -ENOMEM.
+ */
 int xs_arena_snapshot(struct xs_snapshot *s)
 {
 	size_t len = xs_arena_used();
@@ -286,6 +298,13 @@ int xs_arena_snapshot(struct xs_snapshot *s)
 	return 0;
 }
 
+/**
+ * xs_arena_restore() - put the arena back as it was at the snapshot.
+ * @s: a snapshot of this arena.
+ *
+ * Context: no schedule running; pointers into blocks allocated since the
+ * snapshot are dangling afterwards.
+ */
 void xs_arena_restore(const struct xs_snapshot *s)
 {
 	memcpy(base, s->bytes, s->low);

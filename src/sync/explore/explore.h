@@ -76,6 +76,13 @@ const char *xs_task_name(int task);
 /* The call site (enum hw_site) the last finding was reported in, or -1. */
 int xs_finding_site(void);
 
+/*
+ * Coverage: whether the last schedule reached a scheduling point inside
+ * call site @site (an enum hw_site; -1 watches nothing).
+ */
+void xs_watch_site(int site);
+bool xs_site_reached(void);
+
 /* Scheduling points and decisions of the last (or current) run. */
 unsigned long xs_nr_points(void);
 unsigned long xs_nr_decisions(void);

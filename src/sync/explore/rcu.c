@@ -58,9 +58,12 @@ static bool head_ready(void)
 	       readers_gone(xs.cbs[xs.cb_head % XS_MAX_CBS].need);
 }
 
-/*
- * xs_rcu_update() - after a reader left, or a callback was queued or run:
- * wake whoever that may let go on.
+/**
+ * xs_rcu_update() - after a reader left or a callback was queued: wake
+ * whoever that may let go on (synchronize_rcu() callers, the callback
+ * task).
+ *
+ * Context: any.
  */
 void xs_rcu_update(void)
 {

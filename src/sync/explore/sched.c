@@ -152,6 +152,18 @@ static bool op_traced_before_choice(enum hw_sched_op op)
 	       op == SCHED_WAKE;
 }
 
+/**
+ * xs_point() - a scheduling point: ask the chooser who runs next, and
+ * switch to it.
+ * @op: what the current task is about to do (or, for a release, did).
+ * @obj: the object it does it to.
+ * @arg: the level of a table, the mode of a lock, a share-count delta.
+ * @what: the lock class or object name a trace shows, or NULL.
+ * @fn: the function taking a lock, or NULL.
+ *
+ * Context: any; a no-op in the explorer's own context.  Returns when the
+ * current task is chosen to run again.
+ */
 void xs_point(enum hw_sched_op op, const void *obj, int arg,
 	      const char *what, const char *fn)
 {
@@ -163,6 +175,9 @@ void xs_point(enum hw_sched_op op, const void *obj, int arg,
 		return;
 	if (unlikely(++xs.nr_points > XS_MAX_POINTS))
 		xs_livelock(t);
+	if (t->ts.site_depth > 0 && t->ts.site_depth <= HW_MAX_SITES &&
+	    t->ts.sites[t->ts.site_depth - 1].id == xs.watch_site)
+		xs.site_reached = true;
 	if (op_traced_before_choice(op))
 		trace(t, XS_EV_STEP, op, obj, arg, what, fn);
 	m = xs.runnable;
@@ -182,11 +197,29 @@ void xs_point(enum hw_sched_op op, const void *obj, int arg,
 		trace(t, XS_EV_STEP, op, obj, arg, what, fn);
 }
 
+/**
+ * hw_sched_point() - the scheduling point of src/mm (sync/sched.h).
+ * @op: the operation about to be done.
+ * @obj: its object.
+ * @arg: see xs_point().
+ *
+ * Context: any.
+ */
 void hw_sched_point(enum hw_sched_op op, const void *obj, int arg)
 {
 	xs_point(op, obj, arg, NULL, NULL);
 }
 
+/**
+ * xs_block() - the current task waits for @obj: it is not runnable until
+ * xs_wake(@obj), and returns when it runs again (the caller rechecks).
+ * @obj: the lock, wait queue or RCU state waited for.
+ * @what: its name, for the trace and a deadlock report.
+ * @fn: the function waiting.
+ *
+ * Context: a task of the schedule; the explorer's own context has nobody
+ * to wait for and aborts.
+ */
 void xs_block(const void *obj, const char *what, const char *fn)
 {
 	struct xs_task *t = xs.cur;
@@ -209,6 +242,12 @@ void xs_block(const void *obj, const char *what, const char *fn)
 	xs_resched();
 }
 
+/**
+ * xs_wake() - make every task blocked on @obj runnable.
+ * @obj: what changed.
+ *
+ * Context: any.  Not a scheduling point by itself.
+ */
 void xs_wake(const void *obj)
 {
 	int i;
@@ -263,6 +302,11 @@ static int stacks_init(void)
 	return 0;
 }
 
+/**
+ * xs_reset() - forget the last schedule's tasks and RCU state.
+ *
+ * Context: the explorer's own context, no schedule running.
+ */
 void xs_reset(void)
 {
 	xs.nr_tasks = 0;
@@ -272,11 +316,23 @@ void xs_reset(void)
 	xs.live = 0;
 	xs.finding = HW_FINDING_NONE;
 	xs.finding_site = -1;
+	xs.site_reached = false;
 	xs.nr_points = 0;
 	xs.nr_decisions = 0;
 	xs.cb_head = xs.cb_tail = 0;
 }
 
+/**
+ * xs_spawn() - add a task to the next schedule.
+ * @comm: its name.
+ * @fn: its body, run as a coroutine with @arg.
+ * @arg: the body's argument.
+ * @sink: where its reports go (the system's).
+ * @owner: the system it runs in.
+ *
+ * Context: the explorer's own context, after xs_reset().
+ * Return: the task's number, or -1 if there are too many or no stack.
+ */
 int xs_spawn(const char *comm, void (*fn)(void *), void *arg,
 	     struct hw_report_sink *sink, void *owner)
 {
@@ -336,6 +392,17 @@ static void print_deadlock(FILE *out)
 	fflush(out);
 }
 
+/**
+ * xs_run() - run the spawned tasks and the RCU callback task to the end
+ * of the schedule, @ops choosing at each decision.
+ * @ops: the chooser and the optional tracer.
+ * @ctx: their argument.
+ * @deadlock_out: where a deadlock is described, or NULL.
+ *
+ * Context: the explorer's own context.
+ * Return: HW_FINDING_NONE if every task finished and every callback ran;
+ * else the reporting checker's kind, or HW_FINDING_DEADLOCK.
+ */
 enum hw_finding xs_run(const struct xs_ops *ops, void *ctx,
 		       FILE *deadlock_out)
 {
@@ -396,6 +463,16 @@ unsigned long xs_nr_decisions(void)
 int xs_finding_site(void)
 {
 	return xs.finding_site;
+}
+
+void xs_watch_site(int site)
+{
+	xs.watch_site = site;
+}
+
+bool xs_site_reached(void)
+{
+	return xs.site_reached;
 }
 
 void xs_set_broken_grace_period(bool broken)

@@ -49,6 +49,8 @@ struct xs_sched {
 	void *ctx;
 	unsigned long nr_points, nr_decisions;
 	bool broken_gp;
+	int watch_site;			/* enum hw_site to notice, or -1 */
+	bool site_reached;		/* a point was met inside it */
 	/* RCU: a FIFO of callbacks; readiness is monotonic along it. */
 	struct xs_cb cbs[XS_MAX_CBS];
 	unsigned long cb_head, cb_tail;	/* run so far, queued so far */

@@ -28,6 +28,13 @@ void hw_mm_stats(struct hw_mm *mm, struct hw_mm_stats *st);
 /* Count of walk-rule violations recorded at each site, printed to @out. */
 unsigned long hw_violations(struct hw_system *sys, FILE *out);
 
+/*
+ * hw_violations_at() - the violations recorded at call site @site (named
+ * as the kernel function: "follow_hugetlb_page", ...), or all of them if
+ * @site is NULL.  Return: the count, or -1 for an unknown site name.
+ */
+long hw_violations_at(struct hw_system *sys, const char *site);
+
 /**
  * hw_draw() - draw which PUD slots of which mm point at which PMD table,
  * with each table's share count and mapped pages.

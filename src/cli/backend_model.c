@@ -492,44 +492,12 @@ static unsigned long model_violations(void *be, FILE *out)
 static int model_violations_at(void *be, const char *site, unsigned long *n)
 {
 	struct model *m = be;
-	char *text = NULL, *line, *save = NULL, *cut, *end;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	unsigned long total, v;
-	int ret = 0;
+	long v = hw_violations_at(m->sys, site);
 
-	if (!mem)
-		return -ENOMEM;
-	total = hw_violations(m->sys, mem);
-	if (fclose(mem)) {
-		free(text);
-		return -ENOMEM;
-	}
-	*n = site ? 0 : total;
-	for (line = strtok_r(text, "\n", &save); line && site;
-	     line = strtok_r(NULL, "\n", &save)) {
-		cut = strstr(line, " unprotected walk");
-		if (cut)
-			*cut = '\0';
-		cut = cut ? strrchr(line, ' ') : NULL;
-		if (!cut) {
-			ret = -EIO;
-			break;
-		}
-		*cut++ = '\0';
-		v = strtoul(cut, &end, 10);
-		if (*end || end == cut) {
-			ret = -EIO;
-			break;
-		}
-		len = strlen(line);
-		while (len && line[len - 1] == ' ')
-			line[--len] = '\0';
-		if (!strcmp(line, site))
-			*n = v;
-	}
-	free(text);
-	return ret;
+	if (v < 0)
+		return -EINVAL;
+	*n = v;
+	return 0;
 }
 
 const struct sc_backend sc_model_backend = {

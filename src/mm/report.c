@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mm/internal.h"
 
@@ -85,6 +86,19 @@ void report_walk_violation(struct vm_area_struct *vma)
 	lockdep_print_held_locks(out, t);
 	fflush(out);
 	hw_report_fatal(HW_FINDING_WALK_RULE);
+}
+
+long hw_violations_at(struct hw_system *sys, const char *site)
+{
+	int i;
+
+	if (!site)
+		return hw_violations(sys, NULL);
+	for (i = 0; i < NR_SITES; i++)
+		if (!strcmp(site, site_name(i)))
+			return __atomic_load_n(&sys->sink.violations[i],
+					       __ATOMIC_RELAXED);
+	return -1;
 }
 
 unsigned long hw_violations(struct hw_system *sys, FILE *out)

@@ -111,7 +111,22 @@ build/explore/libhugewalk.a: $(call objs,explore,$(EXPLORE_LIB_SRCS))
 	@rm -f $@
 	$(Q_AR)$(AR) rcs $@ $^
 
-build/explore/libhwcheck.a: $(call objs,explore,$(CHECK_SRCS))
+# The scenario language, for `hugewalk race --scenario`: the parser on the
+# explorer's own heap (a parsed file outlives every arena reset); the
+# executor's halves that run inside schedules, and the model backend, with
+# their heap in the arena like src/mm (a schedule's allocations roll back
+# with it).  Not scenario_run.c or scenario_bg.c: their threads are
+# replaced by the explorer's tasks (src/check/scenario.c).
+SCEN_PARSE_SRCS := src/cli/scenario_parse.c src/cli/scenario_lex.c \
+		   src/cli/scenario_args.c
+SCEN_RUN_SRCS := src/cli/scenario_exec.c src/cli/scenario_check.c \
+		 src/cli/backend_model.c
+
+$(call objs,explore,$(SCEN_RUN_SRCS)): build/explore/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(explore_CFLAGS) -include sync/explore/alloc.h -MMD -MP -c $< -o $@
+
+build/explore/libhwcheck.a: $(call objs,explore,$(CHECK_SRCS) $(SCEN_PARSE_SRCS) $(SCEN_RUN_SRCS))
 	@rm -f $@
 	$(Q_AR)$(AR) rcs $@ $^
 

@@ -544,9 +544,9 @@ static void test_site_errors(void)
 		    "tag= on uffd_close");
 	parse_fails(PRE2 "A read 0 => pinned=1\n", 4, 13,
 		    "'read' cannot expect 'pinned='", "pinned= on a read");
-	parse_fails(PRE2 "A pagemap 0 &\n", 4, 13,
-		    "'pagemap' cannot run in the background",
-		    "& on an op that cannot sleep");
+	parse_fails(PRE2 "A uffd_close &\n", 4, 14,
+		    "'uffd_close' cannot run in the background",
+		    "& on an op that cannot run in the background");
 	parse_fails(PRE2 "A read 0 & &\n", 4, 12,
 		    "expected '=>' or end of line, got '&'", "& twice");
 	parse_fails(PRE2 "A read 0 => tag=1 &\n", 4, 19,

@@ -28,6 +28,7 @@
  * they change lives in the arena, restored before each schedule.
  */
 struct race_ctx {
+	const struct race_harness *harness;	/* the one set up */
 	struct hw_system *sys;
 	struct hw_file *f;
 	struct hw_file *g;		/* another file, for table reuse */
@@ -43,7 +44,7 @@ struct race_task {
 	void (*body)(struct race_ctx *ctx);
 };
 
-#define RACE_MAX_TASKS	4
+#define RACE_MAX_TASKS	(XS_MAX_TASKS - 1)	/* RCU's is the last */
 
 /*
  * struct race_harness - one call site's race, as a table entry: the site
@@ -123,7 +124,7 @@ struct race_dev {
 };
 
 struct race_replay {
-	char harness[64];
+	char harness[512];		/* a name, or a scenario's PATH@HASH */
 	char policy[32];
 	bool mutant;
 	struct race_dev *devs;
@@ -182,5 +183,30 @@ enum hw_finding race_replay_run(struct race_engine *e,
 				bool full_trace);
 
 const char *race_finding_name(enum hw_finding f);
+
+/* ---- scenario files as harnesses (scenario.c) --------------------------- */
+
+/*
+ * A scenario file (docs/scenario.md) whose background ops (`P op ... &`)
+ * are the tasks of a harness: the ops before the first one are its
+ * setup, and a task "main" runs the ops around them.  Its name, and the
+ * first part of its replay strings, is "PATH@HASH": the file and a hash
+ * of its bytes.
+ */
+struct race_scenario;
+
+struct race_scenario *race_scenario_load(const char *path, char *err,
+					 size_t len);
+struct race_scenario *race_scenario_from_replay(const char *harness,
+						char *err, size_t len);
+void race_scenario_free(struct race_scenario *s);
+const struct race_harness *race_scenario_harness(const struct race_scenario *s);
+/* The policy of the file's first `policy` line, or NULL. */
+const char *race_scenario_policy(const struct race_scenario *s);
+const char *race_scenario_path(const struct race_scenario *s);
+/* Why the last setup failed: "PATH:LINE: ..." lines, or "". */
+const char *race_scenario_error(const struct race_scenario *s);
+bool race_harness_is_scenario(const struct race_harness *h);
+struct race_scenario *race_harness_scenario(const struct race_harness *h);
 
 #endif

@@ -70,6 +70,7 @@ int race_engine_init(struct race_engine *e, const struct race_harness *h,
 	task_unregister();
 	xs_arena_reset();
 	e->ctx.report = e->report;
+	e->ctx.harness = h;
 	err = h->setup(&e->ctx, policy);
 	if (err)
 		goto fail;
@@ -147,6 +148,9 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
  */
 bool race_at_site(const struct race_engine *e, enum hw_finding f)
 {
+	/* A harness of no one site (a scenario's): every report is its. */
+	if (e->h->site >= NR_SITES)
+		return true;
 	switch (f) {
 	case HW_FINDING_UAF:
 	case HW_FINDING_BAD_LOCK:
@@ -216,6 +220,7 @@ const char *race_finding_name(enum hw_finding f)
 		[HW_FINDING_INVARIANT] = "invariant",
 		[HW_FINDING_ISOLATION] = "isolation",
 		[HW_FINDING_LIVELOCK] = "livelock",
+		[HW_FINDING_EXPECT] = "expectation",
 	};
 
 	return f < NR_HW_FINDINGS ? names[f] : "?";

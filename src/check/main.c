@@ -6,9 +6,13 @@
  * table; --replay reproduces one schedule with its report and
  * interleaving.
  *
+ * With --scenario FILE the harness is a scenario file's: its background
+ * ops are the tasks (src/check/scenario.c), one row per policy.
+ *
  * Exit status: 0 the table was printed (findings are results, not
  * errors); 1 --replay reproduced a finding, or the mutant check was not
- * caught; 2 a usage error.
+ * caught, or (--scenario) a schedule of the scenario had a finding, or
+ * the file has an error; 2 a usage error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +28,7 @@
 
 static const char usage_text[] =
 "Usage: hugewalk race [OPTION]... [SITE]...\n"
+"       hugewalk race --scenario FILE [OPTION]...\n"
 "       hugewalk race --replay STRING [--full-trace]\n"
 "\n"
 "Explore the interleavings of each call site's harness (a walker in mm A\n"
@@ -33,7 +38,15 @@ static const char usage_text[] =
 "coroutines; every lock, RCU operation, page-table entry access, share\n"
 "count change and table free is a scheduling point.\n"
 "\n"
+"With --scenario, the harness is a scenario file (docs/scenario.md): the ops\n"
+"before its first background op ('P op ... &') set the machine up, each\n"
+"background op is a task, and a task 'main' runs the ops around them in\n"
+"file order; a failed '=>' or 'expect' is a finding like the checkers'.\n"
+"\n"
 "Options:\n"
+"  --scenario FILE    explore the background ops of scenario FILE (default\n"
+"                     policies: the file's 'policy' line, else all; no\n"
+"                     mutant check); exit 1 if any schedule had a finding\n"
 "  --policy LIST      policies, comma-separated (default: all)\n"
 "  --strategy S       dfs (preemption-bounded, default), pct or random\n"
 "  --bound N          dfs: explore preemption bounds 0..N (default 1)\n"
@@ -75,6 +88,8 @@ struct opts {
 	const char *replay;
 	bool bench;
 	const char *json_out;		/* --bench: JSON written here */
+	const char *scenario;		/* --scenario FILE */
+	int name_w;			/* width of the first column */
 };
 
 static bool progress_shown;
@@ -188,7 +203,17 @@ struct cell {
 	bool done;
 };
 
-enum { CELL_OK, CELL_ERROR, CELL_MUTANT_MISSED };
+enum { CELL_OK, CELL_ERROR, CELL_MUTANT_MISSED, CELL_FINDING };
+
+/* What run_table() returns: bits. */
+#define TABLE_FAILED	1	/* a cell failed, or the mutant was missed */
+#define TABLE_FOUND	2	/* a cell had a finding */
+
+static int cell_status(int status)
+{
+	return status == CELL_FINDING ? TABLE_FOUND :
+	       status != CELL_OK ? TABLE_FAILED : 0;
+}
 
 /*
  * Explore one cell and print its line (or JSON object, without the comma
@@ -205,6 +230,9 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 	if (err) {
 		fprintf(stderr, "hugewalk race: %s under %s: setup failed: %s\n",
 			c->h->name, c->policy, strerror(-err));
+		if (race_harness_is_scenario(c->h))
+			fputs(race_scenario_error(race_harness_scenario(c->h)),
+			      stderr);
 		return CELL_ERROR;
 	}
 	err = race_explore(&e, &o->lim, &r);
@@ -219,15 +247,16 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 		describe(what, sizeof(what), &o->lim, &r);
 		snprintf(pol, sizeof(pol), "%s%s", c->policy,
 			 c->mutant ? "+broken-gp" : "");
-		fprintf(out, "%-26s %-23s %-27s %9lu %8.3fs", c->h->name, pol,
-			what, r.schedules, r.seconds);
+		fprintf(out, "%-*s %-23s %-27s %9lu %8.3fs", o->name_w,
+			c->h->name, pol, what, r.schedules, r.seconds);
 		if (r.finding != HW_FINDING_NONE)
 			fprintf(out, "  %s", r.replay);
-		else if (!r.reached)
+		else if (!r.reached && c->h->site < NR_SITES)
 			fprintf(out, "  (the site was never reached)");
 		else if (r.other != HW_FINDING_NONE)
 			fprintf(out, "  (elsewhere: %s)", r.other_title);
-		if (o->verbose && r.finding == HW_FINDING_NONE)
+		if (o->verbose && r.finding == HW_FINDING_NONE &&
+		    c->h->site < NR_SITES)
 			fprintf(out, "  [site reached in %lu of %lu schedules]",
 				r.reached, r.schedules);
 		fprintf(out, "\n");
@@ -249,7 +278,7 @@ static int run_cell(const struct opts *o, const struct cell *c, FILE *out)
 	if (c->mutant && r.finding != HW_FINDING_UAF &&
 	    r.finding != HW_FINDING_BAD_LOCK)
 		return CELL_MUTANT_MISSED;
-	return CELL_OK;
+	return r.finding != HW_FINDING_NONE ? CELL_FINDING : CELL_OK;
 }
 
 /* After the mutant's line: whether the oracle fired. */
@@ -257,7 +286,7 @@ static void mutant_verdict(const struct opts *o, const struct cell *c)
 {
 	if (o->json || !c->mutant)
 		return;
-	if (c->status == CELL_OK)
+	if (c->status == CELL_FINDING)
 		printf("caught: a table (or its ptl) died under an RCU "
 		       "reader\n");
 	else
@@ -303,7 +332,7 @@ static void print_cell(const struct opts *o, const struct cell *cells,
 /*
  * Run every cell, @o->jobs at a time in worker processes (each cell is
  * independent: its own system, snapshot and arena), printing them in
- * order as they complete.  Return: 0, or 1 if a cell failed.
+ * order as they complete.  Return: TABLE_* bits.
  */
 static int run_table(const struct opts *o, struct cell *cells, int nr,
 		     int nr_table)
@@ -317,7 +346,7 @@ static int run_table(const struct opts *o, struct cell *cells, int nr,
 			cells[i].status = run_cell(o, &cells[i], stdout);
 			cells[i].done = true;
 			mutant_verdict(o, &cells[i]);
-			status |= cells[i].status != CELL_OK;
+			status |= cell_status(cells[i].status);
 		}
 		return status;
 	}
@@ -332,7 +361,7 @@ static int run_table(const struct opts *o, struct cell *cells, int nr,
 				_exit(run_cell(o, c, c->out));
 			if (c->pid < 0) {
 				perror("hugewalk race: worker");
-				return 1;
+				return TABLE_FAILED;
 			}
 			running++;
 			continue;
@@ -354,7 +383,7 @@ static int run_table(const struct opts *o, struct cell *cells, int nr,
 			if (tty)
 				fprintf(stderr, "\r%40s\r", "");
 			print_cell(o, cells, next_print, nr_table);
-			status |= cells[next_print].status != CELL_OK;
+			status |= cell_status(cells[next_print].status);
 			next_print++;
 		}
 		if (tty && next_print < nr)
@@ -471,11 +500,12 @@ static int do_bench(const struct opts *o)
 
 static int do_replay(const struct opts *o)
 {
+	struct race_scenario *scn = NULL;
 	struct race_replay r;
 	struct race_engine e;
 	const struct race_harness *h;
 	enum hw_finding f;
-	char title[160];
+	char title[160], why[1024];
 	int err;
 
 	if (race_replay_parse(o->replay, &r)) {
@@ -484,18 +514,30 @@ static int do_replay(const struct opts *o)
 		return EXIT_USAGE;
 	}
 	h = race_harness_find(r.harness);
+	/* "PATH@HASH/...": a scenario's, the file must be the same. */
+	if (!h && strchr(r.harness, '@')) {
+		scn = race_scenario_from_replay(r.harness, why, sizeof(why));
+		if (!scn) {
+			fprintf(stderr, "hugewalk race: %s\n", why);
+			race_replay_free(&r);
+			return 1;
+		}
+		h = race_scenario_harness(scn);
+	}
 	if (!h || !hw_policy_lookup(r.policy)) {
 		fprintf(stderr, "hugewalk race: unknown site or policy in '%s'\n",
 			o->replay);
 		race_replay_free(&r);
+		race_scenario_free(scn);
 		return EXIT_USAGE;
 	}
 	err = race_engine_init(&e, h, hw_policy_lookup(r.policy)->name,
 			       r.mutant);
 	if (err) {
-		fprintf(stderr, "hugewalk race: setup failed: %s\n",
-			strerror(-err));
+		fprintf(stderr, "hugewalk race: setup failed: %s\n%s",
+			strerror(-err), scn ? race_scenario_error(scn) : "");
 		race_replay_free(&r);
+		race_scenario_free(scn);
 		return 1;
 	}
 	printf("Replaying %s: %s under %s%s\n", o->replay, h->walker,
@@ -510,7 +552,44 @@ static int do_replay(const struct opts *o)
 	race_replay_run(&e, &r, NULL, stdout, o->full_trace);
 	race_replay_free(&r);
 	race_engine_destroy(&e);
+	race_scenario_free(scn);
 	return f != HW_FINDING_NONE;
+}
+
+/*
+ * --scenario FILE: load it, and set it up once here, under the first
+ * policy, so that an error in it is printed once, not by every worker.
+ * Return: the scenario, or NULL after printing why.
+ */
+static struct race_scenario *load_scenario(struct opts *o)
+{
+	struct race_scenario *s;
+	struct race_engine e;
+	char why[1024];
+	int err;
+
+	s = race_scenario_load(o->scenario, why, sizeof(why));
+	if (!s) {
+		fprintf(stderr, "%s\n", why);
+		return NULL;
+	}
+	if (!o->nr_policies && race_scenario_policy(s)) {
+		o->policies[0] = race_scenario_policy(s);
+		o->nr_policies = 1;
+	}
+	err = race_engine_init(&e, race_scenario_harness(s),
+			       o->nr_policies ? o->policies[0] : "v6.3",
+			       false);
+	if (err) {
+		fprintf(stderr, "%s", race_scenario_error(s));
+		if (!*race_scenario_error(s))
+			fprintf(stderr, "%s: setup failed: %s\n", o->scenario,
+				strerror(-err));
+		race_scenario_free(s);
+		return NULL;
+	}
+	race_engine_destroy(&e);
+	return s;
 }
 
 static const char *strategy_name(enum race_strategy s)
@@ -522,7 +601,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_STRATEGY, OPT_BOUND, OPT_DEPTH,
 	       OPT_SEED, OPT_SCHEDULES, OPT_TIME, OPT_NO_MUTANT, OPT_REPLAY,
-	       OPT_FULL, OPT_JSON, OPT_LIST, OPT_BENCH, OPT_JSON_OUT };
+	       OPT_FULL, OPT_JSON, OPT_LIST, OPT_BENCH, OPT_JSON_OUT,
+	       OPT_SCENARIO };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "strategy", required_argument, NULL, OPT_STRATEGY },
@@ -538,6 +618,7 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "bench", no_argument, NULL, OPT_BENCH },
 		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -550,6 +631,7 @@ int main(int argc, char **argv)
 		.mutant = true,
 	};
 	const char *const *names = hw_policy_names();
+	struct race_scenario *scn = NULL;
 	struct cell *cells;
 	int c, i, j, nr, nr_table, status = 0;
 	char *end;
@@ -613,6 +695,9 @@ int main(int argc, char **argv)
 		case OPT_JSON_OUT:
 			o.json_out = optarg;
 			break;
+		case OPT_SCENARIO:
+			o.scenario = optarg;
+			break;
 		case OPT_LIST:
 			for (i = 0; i < nr_race_harnesses; i++)
 				printf("%-26s %s\n", race_harnesses[i].name,
@@ -640,6 +725,18 @@ int main(int argc, char **argv)
 		return do_replay(&o);
 	if (o.bench)
 		return do_bench(&o);
+	if (o.scenario && optind < argc) {
+		fprintf(stderr, "hugewalk race: --scenario explores the file's "
+			"background ops, not sites ('%s')\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o.scenario) {
+		scn = load_scenario(&o);
+		if (!scn)
+			return 1;
+		o.sites[o.nr_sites++] = race_scenario_harness(scn);
+		o.mutant = false;
+	}
 	for (i = optind; i < argc; i++) {
 		const struct race_harness *h = race_harness_find(argv[i]);
 
@@ -660,6 +757,10 @@ int main(int argc, char **argv)
 	if (!o.jobs)
 		o.jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 			 sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	o.name_w = 26;
+	for (i = 0; i < o.nr_sites; i++)
+		if ((int)strlen(o.sites[i]->name) > o.name_w)
+			o.name_w = strlen(o.sites[i]->name);
 	/* A progress line per cell only when cells run one at a time. */
 	if (!o.quiet && !o.json && o.jobs <= 1 && isatty(2))
 		o.lim.progress = progress;
@@ -685,13 +786,23 @@ int main(int argc, char **argv)
 		};
 
 	if (o.json) {
-		printf("{\"strategy\": \"%s\", \"bound\": %d, \"depth\": %d, "
+		printf("{");
+		if (scn) {
+			printf("\"scenario\": ");
+			json_str(stdout, race_scenario_path(scn));
+			printf(", ");
+		}
+		printf("\"strategy\": \"%s\", \"bound\": %d, \"depth\": %d, "
 		       "\"seed\": %llu, \"results\": [",
 		       strategy_name(o.lim.strategy), o.lim.bound,
 		       o.lim.depth, (unsigned long long)o.lim.seed);
 	} else {
-		printf("hugewalk race: %d site%s x %d polic%s, strategy %s",
-		       o.nr_sites, o.nr_sites == 1 ? "" : "s", o.nr_policies,
+		if (scn)
+			printf("hugewalk race: %s\n", scn ?
+			       race_scenario_harness(scn)->walker : "");
+		printf("hugewalk race: %d %s x %d polic%s, strategy %s",
+		       o.nr_sites, scn ? "scenario" : o.nr_sites == 1 ?
+		       "site" : "sites", o.nr_policies,
 		       o.nr_policies == 1 ? "y" : "ies",
 		       strategy_name(o.lim.strategy));
 		if (o.lim.strategy == RACE_DFS)
@@ -706,14 +817,17 @@ int main(int argc, char **argv)
 			printf(" %gs", o.lim.max_seconds);
 		if (!o.lim.max_schedules && !o.lim.max_seconds)
 			printf(" none");
-		printf("\n\n%-26s %-23s %-27s %9s %9s  %s\n", "site", "policy",
-		       "finding", "schedules", "time", "replay");
+		printf("\n\n%-*s %-23s %-27s %9s %9s  %s\n", o.name_w,
+		       scn ? "scenario" : "site", "policy", "finding",
+		       "schedules", "time", "replay");
 	}
 	status = run_table(&o, cells, nr, nr_table);
 	if (o.json)
 		printf("%s]}\n", nr == nr_table ? "],\n  \"mutant\": [" : "");
 	free(cells);
-	return status;
+	race_scenario_free(scn);
+	/* A scenario's findings are failures: its expectations did not hold. */
+	return (status & TABLE_FAILED) || (scn && (status & TABLE_FOUND));
 usage:
 	fputs("Try 'hugewalk race --help'.\n", stderr);
 	return EXIT_USAGE;

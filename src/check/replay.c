@@ -250,7 +250,8 @@ static const char mutant_suffix[] = "+broken-gp";
 
 /**
  * race_replay_parse() - read a replay string.
- * @s: "HARNESS/POLICY[+broken-gp]/AT:TASK,..." or ".../-".
+ * @s: "HARNESS/POLICY[+broken-gp]/AT:TASK,..." or ".../-".  HARNESS may
+ *	hold '/' (a scenario's "PATH@HASH"): the last two '/' split.
  * @r: filled in; race_replay_free() it.
  *
  * Harness and policy are not looked up here.
@@ -258,14 +259,18 @@ static const char mutant_suffix[] = "+broken-gp";
  */
 int race_replay_parse(const char *s, struct race_replay *r)
 {
-	const char *p1, *p2, *p;
+	const char *p1 = NULL, *p2 = NULL, *p;
 	size_t n;
 	char *end;
 
 	memset(r, 0, sizeof(*r));
-	p1 = strchr(s, '/');
-	p2 = p1 ? strchr(p1 + 1, '/') : NULL;
-	if (!p1 || !p2 || (size_t)(p1 - s) >= sizeof(r->harness))
+	for (p = s; *p; p++) {
+		if (*p != '/')
+			continue;
+		p1 = p2;
+		p2 = p;
+	}
+	if (!p1 || !p2 || p1 == s || (size_t)(p1 - s) >= sizeof(r->harness))
 		return -EINVAL;
 	memcpy(r->harness, s, p1 - s);
 	n = p2 - p1 - 1;

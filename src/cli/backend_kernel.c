@@ -46,7 +46,7 @@
 #define SYS_pidfd_open	434
 #endif
 
-#define KB_TIMEOUT	30	/* seconds a driver may take to answer */
+#define KB_TIMEOUT	10	/* seconds a driver may take to answer */
 #define KB_MAX_NODES	64
 
 struct kproc {
@@ -90,42 +90,89 @@ static void diverge(struct kernel *k, const char *fmt, ...)
 
 /* ---- drivers ---------------------------------------------------------- */
 
-/* Wait until @p's process is gone, then forget it. */
-static void reap(struct kproc *p)
+static bool gone(struct kproc *p, int ms)
 {
 	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-	int i;
+
+	if (p->pidfd >= 0)
+		return poll(&pfd, 1, ms) > 0;
+	/* No pidfd_open(): poll kill(), which finds zombies too. */
+	for (int i = 0; i <= ms / 10; i++) {
+		if (p->direct ? waitpid(p->pid, NULL, WNOHANG) == p->pid :
+		    kill(p->pid, 0) && errno == ESRCH)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/*
+ * Wait until @p's process is gone, then forget it.  A process that does
+ * not go even after SIGKILL is stuck in the kernel (an uninterruptible
+ * sleep): it is left there, never waited for.  Return: false then.
+ */
+static bool reap(struct kproc *p)
+{
+	bool ok;
 
 	if (!p->pid)
-		return;
-	if (p->pidfd >= 0) {
-		if (poll(&pfd, 1, KB_TIMEOUT * 1000) <= 0) {
-			kill(p->pid, SIGKILL);
-			poll(&pfd, 1, KB_TIMEOUT * 1000);
-		}
-		close(p->pidfd);
-	} else {
-		/* No pidfd: a scenario fork's child is reaped by its parent
-		 * (SIGCHLD ignored there); wait until kill() cannot find it. */
-		for (i = 0; i < KB_TIMEOUT * 100 && !p->direct &&
-		     !(kill(p->pid, 0) && errno == ESRCH); i++)
-			usleep(10 * 1000);
+		return true;
+	ok = gone(p, KB_TIMEOUT * 1000);
+	if (!ok) {
+		kill(p->pid, SIGKILL);
+		ok = gone(p, 2000);
 	}
-	if (p->direct)
+	if (ok && p->direct)
 		waitpid(p->pid, NULL, 0);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
 	if (p->sock >= 0)
 		close(p->sock);
 	ks_untrack_pid(p->pid);
 	p->pid = 0;
 	p->sock = -1;
 	p->pidfd = -1;
+	return ok;
+}
+
+/* The kernel stack of a stuck task, on one line. */
+static void kernel_stack(pid_t pid, char *buf, size_t size)
+{
+	char path[64], line[256];
+	size_t len = 0;
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/stack", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && len + 2 < size) {
+		char *sym = strstr(line, "] ");
+
+		sym = sym ? sym + 2 : line;
+		sym[strcspn(sym, "+\n")] = '\0';
+		if (!strncmp(sym, "entry_SYSCALL", 13) ||
+		    !strncmp(sym, "do_syscall", 10))
+			break;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					len ? " <- " : "", sym);
+	}
+	fclose(f);
 }
 
 static void lost(struct kernel *k, struct kproc *p, const char *what)
 {
-	diverge(k, "%s (pid %d) %s", p->name, (int)p->pid, what);
-	kill(p->pid, SIGKILL);
-	reap(p);
+	char stack[384];
+	pid_t pid = p->pid;
+
+	kernel_stack(pid, stack, sizeof(stack));
+	kill(pid, SIGKILL);
+	if (reap(p))
+		diverge(k, "%s (pid %d) %s", p->name, (int)pid, what);
+	else
+		diverge(k, "%s (pid %d) %s, and SIGKILL cannot end it: it is stuck in the kernel, in %s (left behind; it keeps its pages until the machine reboots)",
+			p->name, (int)pid, what, stack[0] ? stack : "?");
 }
 
 /*
@@ -171,9 +218,11 @@ static int kcall(struct kernel *k, int proc, struct kd_req *q, int fd,
 		memset(r, 0, sizeof(*r));
 		return -EPIPE;
 	}
-	if (r->conflict)
+	if (r->conflict == KD_CONFLICT_ADDR)
 		diverge(k, "%s: %s; the driver process is a clone of hugewalk, so this address is not free in it (a build with sanitizers has shadow memory there: use build/real/hugewalk)",
 			p->name, r->msg);
+	else if (r->conflict == KD_CONFLICT_HANG)
+		diverge(k, "%s: %s", p->name, r->msg);
 	return 0;
 }
 
@@ -235,6 +284,9 @@ static void *kernel_open(size_t nr_names, const char *policy, FILE *report,
 			kb_last_error);
 		goto fail;
 	}
+	if (ks_foreign_pages())
+		fprintf(report, "hugewalk: note: %lu huge pages are held by other programs; the pool and its counters leave them out\n",
+			ks_foreign_pages());
 	return k;
 
 fail:

@@ -500,6 +500,33 @@ static int model_violations_at(void *be, const char *site, unsigned long *n)
 	return 0;
 }
 
+/* ---- for the race explorer (src/check/scenario.c) ----------------------- */
+
+/**
+ * sc_model_system() - the system a model machine runs.
+ * @be: the machine, from sc_model_backend.open.
+ *
+ * Return: its struct hw_system.
+ */
+struct hw_system *sc_model_system(void *be)
+{
+	return ((struct model *)be)->sys;
+}
+
+/**
+ * sc_model_uffd() - the userfaultfd of process @proc, for a read that
+ * blocks (the explorer's tasks sleep in hw_uffd_read() instead of
+ * polling, which would spin under its scheduler).
+ * @be: the machine.
+ * @proc: the process's name index.
+ *
+ * Return: the userfaultfd, or NULL if @proc has none.
+ */
+struct hw_uffd *sc_model_uffd(void *be, int proc)
+{
+	return uffd_of(be, proc);
+}
+
 const struct sc_backend sc_model_backend = {
 	.name = "model",
 	.open = model_open,

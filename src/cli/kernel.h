@@ -56,13 +56,19 @@ struct kd_req {
 
 struct kd_resp {
 	int32_t ret;		/* 0, -errno, or (KD_ACCESS) a signal */
-	int32_t conflict;	/* the range overlaps the driver's own memory */
+	int32_t conflict;	/* KD_CONFLICT_*: the op was not run */
 	uint64_t tag;		/* KD_ACCESS: the tag a load read */
 	uint64_t faults;	/* faults of the op, or (KD_FAULTS) in total */
 	uint64_t sig_addr;	/* KD_ACCESS: si_addr of the signal */
 	int32_t pid;		/* KD_FORK: the child */
 	int32_t node;		/* KD_MOVE_PAGES: where the page was */
-	char msg[256];		/* conflict: which mapping, in words */
+	char msg[512];		/* conflict: what, in words */
+};
+
+/* Why a driver refused an op (kd_resp.conflict); msg says more. */
+enum {
+	KD_CONFLICT_ADDR = 1,	/* the range overlaps the driver's memory */
+	KD_CONFLICT_HANG,	/* the kernel would hang in it */
 };
 
 /* The driver's socket: the same descriptor number in every driver. */
@@ -85,8 +91,9 @@ pid_t kd_spawn(int sock, const char *name);
 
 /**
  * ks_acquire() - take the machine for a kernel run: root, the 2 MiB
- * hugetlb pool, nobody else using it, a pool that can grow.  Saves
- * nr_hugepages and nr_overcommit_hugepages, empties the pool, and makes
+ * hugetlb pool, a pool that can grow.  Saves nr_hugepages and
+ * nr_overcommit_hugepages, empties the pool (of all but the pages other
+ * programs hold, which the counters leave out from then on), and makes
  * sure they are restored at exit, on a fatal signal, or by the next run
  * after a SIGKILL.
  * @why: where the reason goes when the machine cannot be taken.
@@ -110,6 +117,9 @@ int ks_set_pool(unsigned long nr, unsigned long *now, char *why,
 /* HugePages_Total/Free/Rsvd of the 2 MiB pool; -errno if unreadable. */
 int ks_pool_counters(unsigned long *total, unsigned long *free,
 		     unsigned long *rsvd);
+
+/* Huge pages other programs held when the run began (not counted). */
+unsigned long ks_foreign_pages(void);
 
 /* Processes and files to kill and close if the run is cut short. */
 void ks_track_pid(pid_t pid, bool direct);

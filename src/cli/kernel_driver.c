@@ -182,6 +182,147 @@ KD_FN static bool kd_conflict(uint64_t a, uint64_t b)
 	return hit;
 }
 
+/* The scenario mappings of /proc/self/maps, in kd.ranges. */
+#define KD_MAX_RANGES	64
+static struct kd_range {
+	uint64_t start, end;
+	bool shared;
+} kd_ranges[KD_MAX_RANGES];
+
+static int kd_scenario_ranges(void)
+{
+	char *line, *end;
+	size_t have = 0;
+	ssize_t n;
+	int fd, nr = 0;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		kd.maps[have] = '\0';
+		line = kd.maps;
+		while ((end = strchr(line, '\n'))) {
+			unsigned long a, b;
+			char perms[8];
+
+			*end = '\0';
+			if (nr < KD_MAX_RANGES &&
+			    sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
+			    strstr(line, "/memfd:" KD_MEMFD_PREFIX))
+				kd_ranges[nr++] = (struct kd_range){
+					a, b, perms[3] == 's'
+				};
+			line = end + 1;
+		}
+		have = strlen(line);
+		memmove(kd.maps, line, have);
+	}
+	close(fd);
+	return nr;
+}
+
+/*
+ * Is [p, p + 1G) covered by mappings once [old, old + len) has gone and
+ * [dst, dst + dlen) come?  Counting every scenario mapping, whatever its
+ * file and offset, errs on the side of "covered".
+ */
+static bool kd_covered(uint64_t p, int nr, uint64_t old, uint64_t len,
+		       uint64_t dst, uint64_t dlen)
+{
+	uint64_t a = p, end = p + (1ULL << 30);
+	bool moved = true;
+
+	while (a < end && moved) {
+		moved = false;
+		if (dst <= a && a < dst + dlen) {
+			a = dst + dlen;
+			moved = true;
+			continue;
+		}
+		for (int i = 0; i < nr; i++) {
+			uint64_t s = kd_ranges[i].start, e = kd_ranges[i].end;
+
+			if (s <= old && e > old)	/* the source: going */
+				continue;
+			if (s <= a && a < e) {
+				a = e;
+				moved = true;
+				break;
+			}
+		}
+	}
+	return a >= end;
+}
+
+/*
+ * Would this mremap hang the kernel?  move_hugetlb_page_tables() holds
+ * i_mmap_rwsem for write while it allocates the destination's tables
+ * with huge_pte_alloc(); for a shareable destination whose PUD entry is
+ * empty, that calls huge_pmd_share(), which takes i_mmap_rwsem for read:
+ * the task waits on itself, in an uninterruptible sleep, for ever (seen
+ * on 6.18).  It gets there with the first entry it moves out of a PMD
+ * table that is not shared (a shared one is unshared and its 1 GiB
+ * skipped) into a 1 GiB range that the new VMA covers whole.
+ *
+ * Whether a table is shared shows in /proc/self/pagemap: the page is not
+ * exclusive (PM_MMAP_EXCLUSIVE clear) although /proc/kpagecount counts
+ * one mapping of it, which only a table mapped by several mms explains.
+ * Anything less certain counts as not shared.
+ */
+static bool kd_mremap_hangs(uint64_t old, uint64_t len, uint64_t new_len,
+			    uint64_t dst)
+{
+	const uint64_t hp = KS_HPAGE, pud = 1ULL << 30;
+	uint64_t moved = new_len < len ? new_len : len, off, e, pfn, count;
+	int nr = kd_scenario_ranges(), i, pm, kc;
+	bool hang = false;
+
+	for (i = 0; i < nr; i++)
+		if (kd_ranges[i].start <= old && old < kd_ranges[i].end)
+			break;
+	if (i == nr || !kd_ranges[i].shared || old + len > kd_ranges[i].end)
+		return false;	/* private, or the kernel refuses it */
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	kc = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
+	for (off = 0; off < moved && !hang; off += hp) {
+		if (pm < 0 || pread(pm, &e, sizeof(e),
+				    (off_t)((old + off) / KD_PAGE * 8)) != 8) {
+			hang = true;	/* cannot tell: assume the worst */
+			break;
+		}
+		if (!(e >> 62))		/* neither present nor swapped */
+			continue;
+		pfn = e & ((1ULL << 55) - 1);
+		if (!(e & (1ULL << 56)) && (e >> 63) && pfn && kc >= 0 &&
+		    pread(kc, &count, sizeof(count), (off_t)(pfn * 8)) == 8 &&
+		    count == 1) {
+			/* A shared table: unshared, its 1 GiB skipped. */
+			off = ((old + off) | (pud - 1)) - old + 1 - hp;
+			continue;
+		}
+		if (kd_covered((dst + off) & ~(pud - 1), nr, old, len, dst,
+			       new_len)) {
+			snprintf(kd.resp.msg, sizeof(kd.resp.msg),
+				 "mremap 0x%llx -> 0x%llx would hang the running kernel: move_hugetlb_page_tables() holds i_mmap_rwsem for write, and moving the page at 0x%llx (in a PMD table not shared) into the 1 GiB at 0x%llx, which the new mapping covers whole, its huge_pte_alloc() calls huge_pmd_share(), which takes i_mmap_rwsem again; not run (docs/differences.md)",
+				 (unsigned long long)old,
+				 (unsigned long long)dst,
+				 (unsigned long long)(old + off),
+				 (unsigned long long)((dst + off) & ~(pud - 1)));
+			hang = true;
+		}
+	}
+	if (pm >= 0)
+		close(pm);
+	if (kc >= 0)
+		close(kc);
+	return hang;
+}
+
 KD_FN static unsigned long kd_delta(const struct rusage *r0,
 				    const struct rusage *r1)
 {
@@ -326,7 +467,7 @@ static bool kd_check(uint64_t a, uint64_t len)
 {
 	if (!kd_conflict(a, a + len))
 		return true;
-	kd.resp.conflict = 1;
+	kd.resp.conflict = KD_CONFLICT_ADDR;
 	kd.resp.ret = -EADDRINUSE;
 	return false;
 }
@@ -369,6 +510,12 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 		if (!kd_check(q->addr, q->len) ||
 		    !kd_check(q->new_addr, q->new_len))
 			break;
+		if (kd_mremap_hangs(q->addr, q->len, q->new_len,
+				    q->new_addr)) {
+			r->conflict = KD_CONFLICT_HANG;
+			r->ret = -EDEADLK;
+			break;
+		}
 		p = (void *)KD_WINDOW(mremap((void *)(uintptr_t)q->addr, q->len,
 				     q->new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
 				     (void *)(uintptr_t)q->new_addr));
@@ -469,6 +616,13 @@ static void kd_start(int sock, char *stack)
 {
 	char comm[16];
 
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Hold no pipe of the controller's: a stuck driver would keep it
+	 * open, and whoever reads the other end would wait for ever. */
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		if (fd != sock && fd != null)
+			dup2(null, fd);
 	if (sock != KD_SOCK) {
 		dup2(sock, KD_SOCK);
 		close(sock);

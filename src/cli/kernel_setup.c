@@ -53,6 +53,13 @@ static struct {
 	const char *state;	/* KS_STATE or KS_STATE_TMP */
 	char old_nr[24];	/* what to write back, ready for a handler */
 	char old_over[24];
+	/*
+	 * Pages other programs use (in use, reserved) when the run began:
+	 * the pool is raised by as many, and the counters shown without
+	 * them, so that a scenario sees a pool of its own.
+	 */
+	unsigned long base_used;
+	unsigned long base_rsvd;
 	pid_t pids[KS_MAX_PIDS];
 	bool direct[KS_MAX_PIDS];
 	int fds[KS_MAX_FDS];
@@ -110,18 +117,32 @@ static int read_ulong(const char *path, unsigned long *v)
 	return ok ? 0 : -EIO;
 }
 
+/* The kernel's counters, others' pages included. */
+static int raw_counters(unsigned long *total, unsigned long *free,
+			unsigned long *rsvd)
+{
+	/* nr_hugepages in sysfs is HugePages_Total, surplus included. */
+	return read_ulong(KS_HSTATE "/nr_hugepages", total) ?:
+	       read_ulong(KS_HSTATE "/free_hugepages", free) ?:
+	       read_ulong(KS_HSTATE "/resv_hugepages", rsvd);
+}
+
 int ks_pool_counters(unsigned long *total, unsigned long *free,
 		     unsigned long *rsvd)
 {
-	unsigned long nr, surp;
-	int err;
+	int err = raw_counters(total, free, rsvd);
 
-	err = read_ulong(KS_HSTATE "/nr_hugepages", &nr) ?:
-	      read_ulong(KS_HSTATE "/surplus_hugepages", &surp) ?:
-	      read_ulong(KS_HSTATE "/free_hugepages", free) ?:
-	      read_ulong(KS_HSTATE "/resv_hugepages", rsvd);
-	*total = nr + surp;
+	/* What other programs held when the run began is not ours. */
+	*total -= *total >= ks.base_used + ks.base_rsvd ?
+		  ks.base_used + ks.base_rsvd : *total;
+	*free -= *free >= ks.base_rsvd ? ks.base_rsvd : *free;
+	*rsvd -= *rsvd >= ks.base_rsvd ? ks.base_rsvd : *rsvd;
 	return err;
+}
+
+unsigned long ks_foreign_pages(void)
+{
+	return ks.base_used + ks.base_rsvd;
 }
 
 /* /proc/meminfo's KEY in kB, or 0. */
@@ -351,15 +372,10 @@ static int check_machine(char *why, size_t size)
 		return -errno;
 	}
 	close(fd);
-	if (ks_pool_counters(&total, &free, &rsvd)) {
+	if (raw_counters(&total, &free, &rsvd)) {
 		why_set(why, size, "cannot read the pool counters in %s",
 			KS_HSTATE);
 		return -EIO;
-	}
-	if (total != free || rsvd) {
-		why_set(why, size, "the hugetlb pool is in use by another program (HugePages_Total %lu, Free %lu, Rsvd %lu): the kernel backend needs it to itself",
-			total, free, rsvd);
-		return -EBUSY;
 	}
 	return 0;
 }
@@ -371,7 +387,7 @@ bool sc_kernel_available(char *why, size_t size)
 
 int ks_acquire(char *why, size_t size)
 {
-	unsigned long nr, over, now;
+	unsigned long nr, over, now, total, free, rsvd;
 	int err;
 
 	if (ks.held)
@@ -399,19 +415,28 @@ int ks_acquire(char *why, size_t size)
 	ks.held = true;
 	ks_install_handlers();
 
-	/* The model's pool starts empty, and never overcommits. */
-	err = write_ulong(KS_OVER, 0) ?: write_ulong(KS_NR, 0);
+	/*
+	 * The model's pool starts empty and never overcommits.  Pages
+	 * others hold stay theirs: free pages beyond them go, and are
+	 * counted out of what the scenario sees.
+	 */
+	err = write_ulong(KS_OVER, 0);
+	if (!err && !raw_counters(&total, &free, &rsvd)) {
+		ks.base_used = total - free;
+		ks.base_rsvd = rsvd;
+		err = write_ulong(KS_NR, ks.base_used + ks.base_rsvd);
+	}
 	if (err) {
 		why_set(why, size, "cannot write %s: %s", KS_NR, strerror(-err));
 		goto out_release;
 	}
-	if (write_ulong(KS_NR, 1) || read_ulong(KS_NR, &now) || now != 1) {
-		why_set(why, size, "the hugetlb pool cannot grow: writing 1 to %s did not give 1 page (no free memory?)",
+	if (ks_set_pool(1, &now, why, size)) {
+		why_set(why, size, "the hugetlb pool cannot grow: writing to %s did not add a page (no free memory?)",
 			KS_NR);
 		err = -ENOSPC;
 		goto out_release;
 	}
-	write_ulong(KS_NR, 0);
+	ks_set_pool(0, &now, why, size);
 	return 0;
 
 out_release:
@@ -426,6 +451,7 @@ void ks_release(void)
 {
 	if (!ks.held)
 		return;
+	ks.base_used = ks.base_rsvd = 0;
 	write_str(KS_OVER, ks.old_over);
 	write_str(KS_NR, ks.old_nr);
 	unlink(ks.state);
@@ -455,7 +481,8 @@ int ks_set_pool(unsigned long nr, unsigned long *now, char *why,
 			return -ENOMEM;
 		}
 	}
-	if (write_ulong(KS_NR, nr) || ks_pool_counters(now, &free, &rsvd))
+	if (write_ulong(KS_NR, nr + ks.base_used + ks.base_rsvd) ||
+	    ks_pool_counters(now, &free, &rsvd))
 		return -EIO;
 	if (*now < nr) {
 		why_set(why, size, "pool %lu: the kernel could only grow the pool to %lu pages",

@@ -346,10 +346,11 @@ struct sc_backend {
 
 	/*
 	 * Background ops (`&`).  A machine that has thread_enter lets the
-	 * executor call access, madvise, gup, gup_fast, process_vm_readv
-	 * and stat from another thread, registered with thread_enter and
-	 * released with thread_exit, while its main thread goes on with
-	 * the other ops; without it, background ops are skipped.  An op
+	 * executor call access, madvise, munmap, mprotect, mremap,
+	 * uffd_wp, move_pages, the call-site hooks and stat from another
+	 * thread, registered with thread_enter and released with
+	 * thread_exit, while its main thread goes on with the other ops;
+	 * without it, background ops are skipped.  An op
 	 * that may sleep in a userfault (an access, GUP) runs that way
 	 * even in the foreground, so that no wait is unbounded.  unblock
 	 * releases every task sleeping in a userfault (it closes every
@@ -380,6 +381,12 @@ struct sc_backend {
 };
 
 extern const struct sc_backend sc_model_backend;
+
+/* The model machine's handles, for the race explorer (backend_model.c). */
+struct hw_system;
+struct hw_uffd;
+struct hw_system *sc_model_system(void *be);
+struct hw_uffd *sc_model_uffd(void *be, int proc);
 extern const struct sc_backend sc_kernel_backend;
 
 /* Why the kernel backend's last open failed ("" if it did not). */
@@ -390,9 +397,9 @@ const char *sc_kernel_last_error(void);
  * @why: where the reason goes when it cannot.
  * @size: its size.
  *
- * Checks without changing anything: root, a 2 MiB hugetlb pool nobody
- * else uses, memfd_create(MFD_HUGETLB).  Whether the pool can grow is
- * known only by growing it, which the backend's open does.
+ * Checks without changing anything: root, a 2 MiB hugetlb pool,
+ * memfd_create(MFD_HUGETLB).  Whether the pool can grow is known only by
+ * growing it, which the backend's open does.
  *
  * Return: true, or false with the reason in @why.
  */

@@ -262,7 +262,8 @@ static void exec_uffd_read(struct runner *r, const struct sc_op *op,
 /**
  * sc_exec_op() - run @op on the backend, into @x.
  * @r: the run; only its constant parts are read.
- * @op: an op of a kind sc_is_exec_kind() accepts.
+ * @op: an op of a kind sc_is_exec_kind() accepts, or a background op
+ *	(munmap, mprotect, mremap, uffd_wp and move_pages run here then).
  * @x: zeroed by the caller; x->ran stays false when @r's backend has no
  *	hook for @op.
  *
@@ -286,6 +287,24 @@ void sc_exec_op(struct runner *r, const struct sc_op *op, struct sc_exec *x)
 	case SC_MADVISE:
 		x->ret = be->madvise(m, op->proc, op->addr, op->len,
 				     op->advice);
+		break;
+	/* The unsharers, run here only in the background (`&`). */
+	case SC_MUNMAP:
+		x->ret = be->munmap(m, op->proc, op->addr, op->len);
+		break;
+	case SC_MPROTECT:
+		x->ret = be->mprotect(m, op->proc, op->addr, op->len,
+				      op->prot);
+		break;
+	case SC_MREMAP:
+		x->ret = be->mremap(m, op->proc, op->addr, op->len,
+				    op->new_len, op->new_addr);
+		break;
+	case SC_UFFD_WP:
+		x->ret = be->uffd_wp(m, op->proc, op->addr, op->len);
+		break;
+	case SC_MOVE_PAGES:
+		x->ret = be->move_pages(m, op->proc, op->addr);
 		break;
 	case SC_GUP:
 	case SC_GUP_FAST:

@@ -84,7 +84,12 @@ static int parse_options(struct sc_parser *p, struct sc_op *op)
 	return 0;
 }
 
-/* Ops that may run in the background: those that can sleep in a fault. */
+/*
+ * Ops that may run in the background: those that can sleep in a fault,
+ * the walkers' call sites, and what unshares or frees the tables they
+ * walk (munmap, mprotect, mremap, uffd_wp, move_pages), so that a
+ * scenario can race them (hugewalk race --scenario).
+ */
 static bool may_background(enum sc_kind kind)
 {
 	switch (kind) {
@@ -94,6 +99,15 @@ static bool may_background(enum sc_kind kind)
 	case SC_GUP:
 	case SC_GUP_FAST:
 	case SC_PROCESS_VM_READV:
+	case SC_FOLLOW_PAGE:
+	case SC_PAGEMAP:
+	case SC_MINCORE:
+	case SC_FOLIO_REFERENCED:
+	case SC_MUNMAP:
+	case SC_MPROTECT:
+	case SC_MREMAP:
+	case SC_UFFD_WP:
+	case SC_MOVE_PAGES:
 		return true;
 	default:
 		return false;
@@ -109,7 +123,7 @@ static int parse_background(struct sc_parser *p, struct sc_op *op)
 		return 0;
 	if (!may_background(op->kind))
 		return sc_error_at(p, w->col,
-				   "'%s' cannot run in the background: only read, write, madvise, gup, gup_fast and process_vm_readv, which can sleep in a fault, can",
+				   "'%s' cannot run in the background: only the accesses, madvise, munmap, mprotect, mremap, uffd_wp, move_pages and the walkers (gup, gup_fast, follow_page, process_vm_readv, pagemap, mincore, folio_referenced) can",
 				   sc_kind_name(op->kind));
 	if (p->nbg == SC_MAX_BG)
 		return sc_error_at(p, w->col,

@@ -318,7 +318,7 @@ static void run_op(struct runner *r, const struct sc_op *op)
 	} else if (op->kind == SC_WAIT) {
 		sc_run_wait(r, op);	/* prints its lines itself */
 		printed = true;
-	} else if (sc_is_exec_kind(op->kind)) {
+	} else if (sc_is_exec_kind(op->kind) || op->background) {
 		run_exec(r, op);
 	} else if (op->model_only) {
 		run_model_only(r, op);

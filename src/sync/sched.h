@@ -50,6 +50,7 @@ enum hw_finding {
 	HW_FINDING_INVARIANT,	/* hw_check_invariants() after the run */
 	HW_FINDING_ISOLATION,	/* a walk returned a folio not its VMA's */
 	HW_FINDING_LIVELOCK,	/* explorer: a schedule that never ends */
+	HW_FINDING_EXPECT,	/* explorer: a scenario's `=>` or `expect` */
 	NR_HW_FINDINGS
 };
 

@@ -149,11 +149,13 @@ run: deps
 	@$(MAKE) --no-print-directory hugewalk
 	./hugewalk run --draw $(EXAMPLES)
 	./hugewalk race
+	@# The series' reproducer as a scenario: its findings exit 1.
+	./hugewalk race --scenario examples/race-reproducer.hw; test $$? -eq 1
 
 # Every test, under ASan and UBSan, as TAP through prove.
 check: deps
 	@$(MAKE) --no-print-directory $(TEST_BINS) build/test/hugewalk \
-		$(EXPLORE_TEST_BINS)
+		$(EXPLORE_TEST_BINS) build/explore/hugewalk-race
 	HW_EXAMPLES="$(EXAMPLES)" HW_BIN=build/test/hugewalk \
 		$(PROVE) -f --exec '' $(TEST_BINS) $(EXPLORE_TEST_BINS) \
 		tests/examples.sh

@@ -613,7 +613,7 @@ static void process_vm_readv_reads_another_mm(void)
 {
 	uint64_t tags[24];
 	const char *pol;
-	unsigned long fa;
+	unsigned long fa, fb;
 	int i;
 
 	for_each_policy(pol) {
@@ -639,6 +639,15 @@ static void process_vm_readv_reads_another_mm(void)
 		CHECK_EQ(hw_process_vm_readv(w.a, G + 4 * HP, 1, tags), 1);
 		CHECK_EQ(tags[0], 0);
 		CHECK_EQ(faults(w.a), fa + 1);
+		/*
+		 * ... counted as A's by the plain call (pre-5.9 Linux), as
+		 * the caller's by _from(), like mm_account_fault() now.
+		 */
+		fb = faults(w.b);
+		CHECK_EQ(hw_process_vm_readv_from(w.b, w.a, G + 5 * HP, 1,
+						  tags), 1);
+		CHECK_EQ(faults(w.a), fa + 1);
+		CHECK_EQ(faults(w.b), fb + 1);
 
 		/* off the end: what was read; nothing read: -EFAULT */
 		CHECK_EQ(hw_process_vm_readv(w.a, 3 * G + 18 * HP, 4, tags), 2);

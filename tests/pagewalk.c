@@ -93,10 +93,13 @@ static void pagemap_contents_one(const char *policy)
 	CHECK_EQ(faults(b), 1);
 	show(sys, "A wrote pages 0-3, B shares A's table");
 
-	/* Present, file, and exclusive: mapcount 1 for both mms. */
+	/*
+	 * Present and file, and not exclusive in either mm although the
+	 * mapcount is 1: the entry is in a shared table (the kernel checks
+	 * hugetlb_pmd_shared() too, since 6.10).
+	 */
 	e0 = pm(a, G);
-	CHECK_MSG((e0 & ~HW_PM_PFN_MASK) ==
-		  (FILE_PAGE | HW_PM_MMAP_EXCLUSIVE), "A page 0: %#llx",
+	CHECK_MSG((e0 & ~HW_PM_PFN_MASK) == FILE_PAGE, "A page 0: %#llx",
 		  (unsigned long long)e0);
 	CHECK_EQ(pm(b, 2 * G), e0);
 	/* Each 4 KiB page has its own pfn, from the folio's head pfn on. */
@@ -131,13 +134,15 @@ static void pagemap_contents_one(const char *policy)
 		CHECK_EQ(pm(c, 3 * G + HP), e0 & ~HW_PM_MMAP_EXCLUSIVE);
 		CHECK_EQ(pm(a, G), e0 & ~HW_PM_MMAP_EXCLUSIVE);
 		CHECK_EQ(pm(b, 2 * G), e0 & ~HW_PM_MMAP_EXCLUSIVE);
-		CHECK(pm(a, G + HP) & HW_PM_MMAP_EXCLUSIVE);
+		/* Page 1: mapcount 1, but in the table A and B share. */
+		CHECK(!(pm(a, G + HP) & HW_PM_MMAP_EXCLUSIVE));
 	}
 
 	/*
 	 * D maps the file privately: reading page 2 maps the page-cache
 	 * folio (file, mapcount 2); writing page 3 copies it (anonymous,
-	 * exclusive, another pfn), and A's page 3 is exclusive again.
+	 * exclusive, another pfn); A's page 3 is untouched (mapcount 1, in
+	 * the shared table: not exclusive).
 	 */
 	{
 		struct hw_mm *d = map(sys, "D", 5 * G, 16 * M, MAP_PRIVATE, f);
@@ -153,8 +158,21 @@ static void pagemap_contents_one(const char *policy)
 			 HW_PM_PRESENT | HW_PM_MMAP_EXCLUSIVE);
 		CHECK(pfn_of(d3) != pfn_of(p3));
 		CHECK_EQ(pm(a, G + 3 * HP), p3);
-		CHECK(p3 & HW_PM_MMAP_EXCLUSIVE);
+		CHECK(!(p3 & HW_PM_MMAP_EXCLUSIVE));
 	}
+
+	/*
+	 *            1G            2G
+	 *  A:        |== f[0,1) ==|
+	 *  B:                      |   unmapped   |    the table is A's alone
+	 * B's munmap unshares: A's pages 1-3 (mapcount 1, a table of A's
+	 * own) are exclusive again; page 0 is still mapped by C and D too.
+	 */
+	CHECK_EQ(hw_munmap(b, 2 * G, G), 0);
+	show(sys, "B unmapped: A's table is its own");
+	CHECK_EQ(pm(a, G + 3 * HP), p3 | HW_PM_MMAP_EXCLUSIVE);
+	CHECK(pm(a, G + HP) & HW_PM_MMAP_EXCLUSIVE);
+	CHECK(!(pm(a, G) & HW_PM_MMAP_EXCLUSIVE));
 	check_invariants(sys);
 	hw_system_destroy(sys);
 }

@@ -128,4 +128,18 @@ int hw_follow_page(struct hw_mm *mm, uint64_t addr, struct hw_page_info *out);
 long hw_process_vm_readv(struct hw_mm *target, uint64_t addr,
 			 unsigned long nr_pages, uint64_t *tags);
 
+/**
+ * hw_process_vm_readv_from() - hw_process_vm_readv() called by a task of
+ * @caller: the faults it takes in @target count as @caller's, as Linux
+ * (since 5.9, mm_account_fault()) charges them to the calling task;
+ * hw_process_vm_readv() counts them as @target's, as older kernels did
+ * (get_user_pages_remote() took the target's task).
+ *
+ * Context: as hw_get_user_pages().
+ * Return: as hw_process_vm_readv().
+ */
+long hw_process_vm_readv_from(struct hw_mm *caller, struct hw_mm *target,
+			      uint64_t addr, unsigned long nr_pages,
+			      uint64_t *tags);
+
 #endif

@@ -32,7 +32,10 @@ int hw_madvise(struct hw_mm *mm, uint64_t addr, uint64_t len, int advice);
 
 /**
  * hw_mremap() - mremap(old, old_len, new_len, MREMAP_MAYMOVE|MREMAP_FIXED,
- * new_addr).  hugetlb mappings may move and shrink, never grow.
+ * new_addr).  hugetlb mappings may move and shrink, never grow.  A move
+ * that keeps the size may span several mappings and gaps after the
+ * first (Linux 6.17): each moves to the same offset in the new range,
+ * except that a mapping armed with userfaultfd ends it with -EFAULT.
  */
 int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
 	      uint64_t new_len, uint64_t new_addr);

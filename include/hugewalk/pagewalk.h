@@ -43,11 +43,12 @@ struct hw_mm;
  * 4 KiB page (the folio's head pfn plus its offset in the huge page; as
  * root sees it: the kernel shows 0 to others), HW_PM_FILE for a
  * page-cache page, and HW_PM_MMAP_EXCLUSIVE if the huge page's mapcount
- * is 1.  An entry in a shared PMD table counts once in the mapcount, so
- * a page that two processes map through one shared table reads as
- * exclusive in both (the same in the kernel); through two tables, in
- * neither.  Anything else reads as 0: no mapping, no table, an empty
- * entry, a migration entry.
+ * is 1 and its entry is not in a shared PMD table.  An entry in a shared
+ * table counts once in the mapcount, but the table's sharing is checked
+ * on its own (hugetlb_pmd_shared(), Linux 6.10 on): a page that two
+ * processes map through one shared table reads as exclusive in neither,
+ * nor does a page mapped through two tables.  Anything else reads as 0:
+ * no mapping, no table, an empty entry, a migration entry.
  *
  * As the kernel's pagemap_read(), the range is walked one 2 MiB chunk at
  * a time, each under a fresh hold of mmap_lock: what a reader sees is

@@ -54,10 +54,16 @@ struct race_task {
  */
 struct race_harness {
 	const char *name;		/* the call site, as reports name it */
-	enum hw_site site;
+	enum hw_site site;		/* NR_SITES: none (a scenario) */
 	const char *walker;		/* what reaches the site, one line */
 	int (*setup)(struct race_ctx *ctx, const char *policy);
 	struct race_task tasks[RACE_MAX_TASKS];	/* ends at a NULL name */
+	/*
+	 * Optional: the wait queue task @i sleeps on before its first
+	 * step, until another task wakes it, or NULL: it then starts
+	 * blocked there (xs_task_gate()).
+	 */
+	struct wait_queue_head *(*gate)(struct race_ctx *ctx, int i);
 };
 
 extern const struct race_harness race_harnesses[];
@@ -99,7 +105,8 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
  * site?  A report of a dead table or a stale one (use-after-free,
  * destroyed lock, isolation break, walk rule) belongs to the site the
  * reporting task was in; deadlocks, BUG_ON, lockdep and invariants
- * belong to every harness.
+ * belong to every harness, and every report to a harness of no one site
+ * (site NR_SITES: a scenario's).
  */
 bool race_at_site(const struct race_engine *e, enum hw_finding f);
 /* The report's title ("BUG: KASAN: use-after-free in ..."), or "". */

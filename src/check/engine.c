@@ -121,10 +121,16 @@ enum hw_finding race_run_one(struct race_engine *e, const struct xs_ops *ops,
 	xs_set_broken_grace_period(e->mutant);
 	xs_watch_site(e->h->site);
 	for (i = 0; i < e->nr_tasks; i++) {
+		struct wait_queue_head *gate;
+		int t;
+
 		task_args[i].body = e->h->tasks[i].body;
 		task_args[i].ctx = &e->ctx;
-		xs_spawn(e->h->tasks[i].name, task_trampoline, &task_args[i],
-			 &e->ctx.sys->sink, e->ctx.sys);
+		t = xs_spawn(e->h->tasks[i].name, task_trampoline,
+			     &task_args[i], &e->ctx.sys->sink, e->ctx.sys);
+		gate = e->h->gate ? e->h->gate(&e->ctx, i) : NULL;
+		if (t >= 0 && gate)
+			xs_task_gate(t, gate, "wait queue");
 	}
 	f = xs_run(ops, ctx, e->report);
 	if (f == HW_FINDING_NONE &&

@@ -40,8 +40,9 @@ static const char usage_text[] =
 "\n"
 "With --scenario, the harness is a scenario file (docs/scenario.md): the ops\n"
 "before its first background op ('P op ... &') set the machine up, each\n"
-"background op is a task, and a task 'main' runs the ops around them in\n"
-"file order; a failed '=>' or 'expect' is a finding like the checkers'.\n"
+"background op is a task, the file's other ops run in order around them,\n"
+"and a failed '=>' or 'expect' is a finding like the checkers'.  Its\n"
+"replay strings name the file and a hash of it (FILE@HASH/POLICY/...).\n"
 "\n"
 "Options:\n"
 "  --scenario FILE    explore the background ops of scenario FILE (default\n"
@@ -206,7 +207,7 @@ struct cell {
 enum { CELL_OK, CELL_ERROR, CELL_MUTANT_MISSED, CELL_FINDING };
 
 /* What run_table() returns: bits. */
-#define TABLE_FAILED	1	/* a cell failed, or the mutant was missed */
+#define TABLE_FAILED	1	/* a cell failed, or a mutant was missed */
 #define TABLE_FOUND	2	/* a cell had a finding */
 
 static int cell_status(int status)
@@ -798,8 +799,8 @@ int main(int argc, char **argv)
 		       o.lim.depth, (unsigned long long)o.lim.seed);
 	} else {
 		if (scn)
-			printf("hugewalk race: %s\n", scn ?
-			       race_scenario_harness(scn)->walker : "");
+			printf("hugewalk race: %s\n",
+			       race_scenario_harness(scn)->walker);
 		printf("hugewalk race: %d %s x %d polic%s, strategy %s",
 		       o.nr_sites, scn ? "scenario" : o.nr_sites == 1 ?
 		       "site" : "sites", o.nr_policies,

@@ -3,11 +3,11 @@
  * Scenario-driven harnesses: the race explorer runs a scenario file
  * (docs/scenario.md), exploring the interleavings of its background ops.
  *
- *	A madvise 0x40000000 2M populate_write &     task "A:madvise@21"
- *	A madvise 0x40000000 2M dontneed &           task "A:madvise@22"
- *	B munmap 0x80000000 1G &                     task "B:munmap@23"
- *	wait                                         task "main" joins them
- *	expect shared=0                              ... and goes on
+ *	A madvise 0x40000000 2M populate_write &     task "A:madvise@33"
+ *	A madvise 0x40000000 2M dontneed &           task "A:madvise@34"
+ *	B munmap 0x80000000 1G &                     task "B:munmap@35"
+ *	wait
+ *	expect shared=0                              run by the last of them
  *
  * The ops before the first background op are the setup: they run once,
  * in order, on a task of their own, and the arena is snapshotted after
@@ -16,12 +16,15 @@
  *
  *  - one per background op (`P op ... &`), named "P:verb@LINE", which
  *    runs the op and checks its `=>` items where it ends (a `wait` would
- *    check the same values: an op's result is fixed when it ends);
- *  - "main", task 0, when anything but background ops and waits follows
- *    the first background op: it runs the ops from there on in file
- *    order, starts each background op when it reaches its line (a task
- *    that must not start earlier sleeps until then), and at `wait [P]`
- *    sleeps until P's background ops (or all) have ended.
+ *    check the same values: an op's result is fixed when it ends); one
+ *    that must not start before an earlier op or `wait` starts asleep;
+ *  - "main", task 0, only when ops of the scenario's own come between
+ *    the first background op and the first `wait` (a uffd monitor):
+ *    they must run while the background ops may.
+ *
+ * The scenario's own ops from the first background op on run in file
+ * order on one task at a time (see run_sequence()): main's, then, after
+ * each `wait`, the task whose end completed it.
  *
  * A failed `=>` or `expect`, an unexpected errno or signal, and a failed
  * `check` end the schedule as a finding, reported with the scenario's
@@ -37,9 +40,10 @@
  *    (the parsed scenario, the harness, the per-task runners) is either
  *    constant or reset by its task before use, so a schedule is a
  *    function of its choices alone and a replay string reproduces it;
- *  - a task starts its op only once main has reached the op's line, and
- *    main goes past `wait [P]` only once every background op of P that
- *    it started has ended: the file's order, as `hugewalk run` keeps it;
+ *  - the file's order, as `hugewalk run` keeps it: a background op
+ *    starts only once the scenario's sequence has reached its line, and
+ *    the sequence goes past `wait [P]` only once every background op of
+ *    P started before it has ended;
  *  - nothing reads the clock or polls: a uffd_read that waits for an
  *    event sleeps in hw_uffd_read(), woken by the fault that queues it.
  */
@@ -62,13 +66,14 @@ struct race_scenario {
 	char walker[256];		/* what runs, for --replay */
 	struct race_harness h;
 	char comm[RACE_MAX_TASKS][24];	/* task names */
-	bool has_main;			/* task 0 runs the ops around them */
+	bool has_main;			/* task 0: ops around them */
 	int nr_bg;			/* background ops: the other tasks */
 	size_t first_bg;		/* the first one's op index */
-	size_t bg_op[RACE_MAX_TASKS];	/* by background op: its op index */
+	size_t bg_op[RACE_MAX_TASKS];	/* by background op: op index */
 	bool gated[RACE_MAX_TASKS];	/* it waits for main to reach it */
 	bool record;			/* `violations record` */
-	const char *policy;		/* the first `policy` line's, or NULL */
+	size_t tail;			/* ops from here on only observe */
+	const char *policy;		/* first `policy` line's, or NULL */
 	char err[1024];			/* why the last setup failed */
 };
 
@@ -78,18 +83,20 @@ struct race_scenario {
  */
 struct scn_shared {
 	void *m;			/* the model machine */
-	struct wait_queue_head wq;	/* a background op was started */
+	/* by background op: main started it (one each: no false wake-up) */
+	struct wait_queue_head start[RACE_MAX_TASKS];
 	unsigned int started;		/* by background op: released */
 	unsigned int done;		/* by background op: it ended */
-	long parked;			/* the sequence waits at this op, or -1 */
-	unsigned int park_need;		/* for these background ops to end */
-	int seq_line;			/* the `wait` its holder took it at */
-	bool alive[];			/* by name: a live process, open file */
+	long parked;			/* the sequence waits here, or -1 */
+	unsigned int park_need;		/* for these background ops */
+	bool alive[];			/* by name: it exists */
 };
 
 /* The executor's state of each task; index RACE_MAX_TASKS: the setup. */
 static struct runner runners[RACE_MAX_TASKS + 1];
 static struct sc_result results[RACE_MAX_TASKS + 1];
+/* The `wait` at which the task took the scenario's sequence on, or 0. */
+static int seq_line[RACE_MAX_TASKS + 1];
 static const struct sc_run_opts run_opts = { .quiet = true };
 
 static struct race_scenario *scn_of(const struct race_ctx *c)
@@ -111,6 +118,14 @@ static uint32_t fnv1a(const char *p, size_t n)
 
 /* ---- running one op ------------------------------------------------------ */
 
+/* The scenario a runner runs, set by runner_init(). */
+static struct race_scenario *runner_scn[RACE_MAX_TASKS + 1];
+
+static struct race_scenario *scn_of_runner(const struct runner *r)
+{
+	return runner_scn[r - runners];
+}
+
 static struct runner *runner_init(struct race_ctx *c, int slot)
 {
 	struct race_scenario *s = scn_of(c);
@@ -126,6 +141,8 @@ static struct runner *runner_init(struct race_ctx *c, int slot)
 	r->alive = sh->alive;
 	r->cur = NULL;
 	r->timeout_ms = SC_TIMEOUT_MS;
+	seq_line[slot] = 0;
+	runner_scn[slot] = s;
 	return r;
 }
 
@@ -297,13 +314,19 @@ static int exec_one(struct runner *r, const struct sc_op *op)
 	case SC_EXPECT:
 		sc_run_expect(r, op);
 		break;
-	case SC_POLICY:		/* the cell's policy holds for the whole run */
+	case SC_POLICY:		/* the cell's policy holds throughout */
 	case SC_VIOLATIONS:	/* read when the harness was made */
-	case SC_DRAW:		/* nobody would read a drawing per schedule */
+	case SC_DRAW:		/* nobody reads a drawing per schedule */
 	case SC_WAIT:		/* main's, see scn_main() */
 		break;
 	case SC_CHECK:
-		run_check(r, op, current->sink->out);
+		/*
+		 * At the end of the file the engine's own check, once every
+		 * task and RCU callback is done, is the same check (and costs
+		 * no scheduling points: its locks are not explored).
+		 */
+		if ((size_t)(op - r->sc->ops) < scn_of_runner(r)->tail)
+			run_check(r, op, current->sink->out);
 		break;
 	default:
 		if (sc_is_exec_kind(op->kind) || op->background)
@@ -332,10 +355,10 @@ report_expectation(struct runner *r, const struct sc_op *op)
 		fprintf(out, "%s", nl + 1);
 	fprintf(out, "task %s ran '%s': %.*s\n", current->comm, op->text,
 		(int)r->len, r->buf);
-	if (r->seq_line)
+	if (seq_line[r - runners])
 		fprintf(out, "(the scenario's own ops after 'wait' at line %d "
 			"run on the task that ended last of those it joins)\n",
-			r->seq_line);
+			seq_line[r - runners]);
 	fprintf(out, "==================================================================\n");
 	fflush(out);
 	hw_report_fatal(HW_FINDING_EXPECT);
@@ -398,7 +421,7 @@ static void run_sequence(struct race_ctx *c, struct runner *r, size_t i)
 				continue;
 			/* Started before the wake-up its task waits for. */
 			WRITE_ONCE(sh->started, sh->started | 1U << k);
-			wake_up_all(&sh->wq);
+			wake_up_all(&sh->start[k]);
 			continue;
 		}
 		if (op->kind == SC_WAIT) {
@@ -410,7 +433,6 @@ static void run_sequence(struct race_ctx *c, struct runner *r, size_t i)
 			sh->park_need = need;
 			return;
 		}
-		r->seq_line = sh->seq_line;
 		if (exec_one(r, op))
 			report_expectation(r, op);
 	}
@@ -427,7 +449,7 @@ static void scn_bg(struct race_ctx *c, int k)
 	size_t at;
 
 	if (s->gated[k])
-		wait_event(&sh->wq, READ_ONCE(sh->started) & (1U << k));
+		wait_event(&sh->start[k], READ_ONCE(sh->started) & (1U << k));
 	if (exec_one(r, op))
 		report_expectation(r, op);
 	/*
@@ -439,7 +461,7 @@ static void scn_bg(struct race_ctx *c, int k)
 		return;
 	at = sh->parked;
 	sh->parked = -1;
-	sh->seq_line = s->sc->ops[at].pos.line;
+	seq_line[s->has_main + k] = s->sc->ops[at].pos.line;
 	run_sequence(c, r, at + 1);
 }
 
@@ -463,6 +485,16 @@ SCN_BG(3)
 SCN_BG(4)
 SCN_BG(5)
 SCN_BG(6)
+
+/* A background op that main starts later starts asleep on the queue. */
+static struct wait_queue_head *scn_gate(struct race_ctx *c, int t)
+{
+	struct race_scenario *s = scn_of(c);
+	struct scn_shared *sh = c->priv;
+	int k = t - s->has_main;
+
+	return k >= 0 && s->gated[k] ? &sh->start[k] : NULL;
+}
 
 static void (*const bg_bodies[RACE_MAX_TASKS])(struct race_ctx *) = {
 	scn_bg0, scn_bg1, scn_bg2, scn_bg3, scn_bg4, scn_bg5, scn_bg6,
@@ -530,7 +562,17 @@ static int scn_setup(struct race_ctx *c, const char *policy)
 	if (!sh)
 		return -ENOMEM;
 	sh->m = m;
-	init_waitqueue_head(&sh->wq);
+	for (int k = 0; k < RACE_MAX_TASKS; k++)
+		init_waitqueue_head(&sh->start[k]);
+	/* Without main, the sequence starts parked at the first wait. */
+	sh->parked = -1;
+	for (size_t i = s->first_bg; !s->has_main && i < s->sc->nops; i++) {
+		if (s->sc->ops[i].kind != SC_WAIT)
+			continue;
+		sh->parked = i;
+		sh->park_need = waited_for(s, i);
+		break;
+	}
 	c->priv = sh;
 
 	xs_reset();
@@ -600,14 +642,15 @@ static int read_file(const char *path, char **buf, size_t *len)
 
 /*
  * Which ops become which tasks: one per background op, and main (task
- * 0) when anything but background ops and waits follows the first one,
- * or a background op follows a wait.  A background op waits for main
- * to reach it if an op of main's comes between the first and it.
+ * 0) when an op other than a background op comes between the first
+ * background op and the first `wait`: it must run while they may.  A
+ * background op waits to be started if any op but a background op (a
+ * wait too) comes between the first and it.
  */
 static int plan_tasks(struct race_scenario *s, char *err, size_t len)
 {
 	const struct scenario *sc = s->sc;
-	bool fg_seen = false, wait_seen = false;
+	bool fg_seen = false;
 	size_t i;
 	int k = 0;
 
@@ -618,18 +661,9 @@ static int plan_tasks(struct race_scenario *s, char *err, size_t len)
 				 "&'): nothing runs concurrently, nothing to "
 				 "explore", sc->path);
 	s->first_bg = i;
-	for (; i < sc->nops; i++) {
-		const struct sc_op *op = &sc->ops[i];
-
-		if (op->kind == SC_WAIT)
-			wait_seen = true;
-		else if (!op->background)
-			fg_seen = true;
-		else if (wait_seen)
+	for (; i < sc->nops && sc->ops[i].kind != SC_WAIT; i++)
+		if (!sc->ops[i].background)
 			s->has_main = true;
-	}
-	s->has_main |= fg_seen;
-	fg_seen = false;
 	for (i = s->first_bg; i < sc->nops; i++) {
 		const struct sc_op *op = &sc->ops[i];
 
@@ -669,7 +703,7 @@ static void build_harness(struct race_scenario *s)
 		h->tasks[t].body = s->has_main && !t ? scn_main :
 				   bg_bodies[t - s->has_main];
 	}
-	off = snprintf(s->walker, sizeof(s->walker), "scenario %s:",
+	off = snprintf(s->walker, sizeof(s->walker), "scenario %s, tasks",
 		       s->sc->path);
 	for (t = 0; t < n && off < sizeof(s->walker); t++)
 		off += snprintf(s->walker + off, sizeof(s->walker) - off,
@@ -678,6 +712,7 @@ static void build_harness(struct race_scenario *s)
 	h->site = NR_SITES;
 	h->walker = s->walker;
 	h->setup = scn_setup;
+	h->gate = scn_gate;
 }
 
 /**
@@ -719,6 +754,14 @@ struct race_scenario *race_scenario_load(const char *path, char *err,
 	}
 	if (plan_tasks(s, err, len))
 		goto fail;
+	/* The checks at the very end: the engine's after every schedule. */
+	for (s->tail = s->sc->nops; s->tail > s->first_bg; s->tail--) {
+		enum sc_kind kind = s->sc->ops[s->tail - 1].kind;
+
+		if (kind != SC_CHECK && kind != SC_DRAW && kind != SC_POLICY &&
+		    kind != SC_VIOLATIONS)
+			break;
+	}
 	for (size_t i = 0; i < s->sc->nops; i++) {
 		const struct sc_op *op = &s->sc->ops[i];
 

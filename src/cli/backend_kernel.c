@@ -530,6 +530,74 @@ static int kernel_access(void *be, int proc, uint64_t addr, bool write,
 	return ret;
 }
 
+/* The pagemap entry of @addr in @proc, read from /proc/PID/pagemap. */
+static int kernel_pagemap(void *be, int proc, uint64_t addr,
+			  uint64_t *entry)
+{
+	struct kernel *k = be;
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap",
+		 (int)k->proc[proc].pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, entry, sizeof(*entry),
+		  (off_t)(addr / 4096 * sizeof(*entry))) != sizeof(*entry))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* mincore(2) in @proc; each huge page's 512 bytes rebuilt from its sum. */
+static int kernel_mincore(void *be, int proc, uint64_t addr, uint64_t len,
+			  unsigned char *vec)
+{
+	const uint64_t per = KS_HPAGE / 4096;
+	struct kd_req q = { .op = KD_MINCORE, .addr = addr, .len = len };
+	uint64_t nvec = (len + 4095) / 4096;
+	struct kd_resp r;
+	int ret;
+
+	ret = kop(be, proc, &q, -1, &r);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < nvec; i++) {
+		uint8_t s = r.vec[i / per];
+
+		vec[i] = s == KD_MC_ALL || (s == KD_MC_SOME && !(i % per));
+	}
+	return 0;
+}
+
+/* process_vm_readv(2) by @proc of @target's tags, KD_MAX_PAGES at once. */
+static long kernel_process_vm_readv(void *be, int proc, int target,
+				    uint64_t addr, unsigned long nr,
+				    uint64_t *tags)
+{
+	struct kernel *k = be;
+	struct kd_req q = { .op = KD_PVM_READV };
+	struct kd_resp r;
+	unsigned long done = 0;
+	int ret;
+
+	q.pid = k->proc[target].pid;
+	while (done < nr) {
+		q.addr = addr + done * KS_HPAGE;
+		q.count = nr - done < KD_MAX_PAGES ? (uint32_t)(nr - done) :
+			  KD_MAX_PAGES;
+		ret = kop(k, proc, &q, -1, &r);
+		if (ret)
+			return done ? (long)done : ret;
+		memcpy(tags + done, r.tags, r.count * sizeof(*tags));
+		done += r.count;
+		if (r.count < q.count)
+			break;
+	}
+	return (long)done;
+}
+
 /* HugetlbPages of /proc/PID/status, in 2 MiB pages. */
 static int proc_hugetlb_pages(pid_t pid, unsigned long *pages)
 {
@@ -609,5 +677,8 @@ const struct sc_backend sc_kernel_backend = {
 	.uffd_wp = kernel_uffd_wp,
 	.move_pages = kernel_move_pages,
 	.access = kernel_access,
+	.process_vm_readv = kernel_process_vm_readv,
+	.pagemap = kernel_pagemap,
+	.mincore = kernel_mincore,
 	.stat = kernel_stat,
 };

@@ -305,8 +305,10 @@ static long model_process_vm_readv(void *be, int proc, int target,
 				   uint64_t addr, unsigned long nr,
 				   uint64_t *tags)
 {
-	return hw_process_vm_readv(((struct model *)be)->mm[target], addr, nr,
-				   tags);
+	struct model *m = be;
+
+	return hw_process_vm_readv_from(m->mm[proc], m->mm[target], addr, nr,
+					tags);
 }
 
 static int model_pagemap(void *be, int proc, uint64_t addr, uint64_t *entry)

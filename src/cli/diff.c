@@ -86,6 +86,18 @@ static const char *outcome(const struct sc_op *op, const struct sc_obs *o,
 	return buf;
 }
 
+static const char *const val_names[SC_OBS_NR_VALS] = {
+	[SC_OBS_COUNT] = "pages",
+	[SC_OBS_FAST] = "pinned by the lockless walk",
+	[SC_OBS_PRESENT] = "entries present",
+	[SC_OBS_EXCLUSIVE] = "entries exclusive (PM_MMAP_EXCLUSIVE)",
+	[SC_OBS_FILE] = "entries of a file (PM_FILE)",
+	[SC_OBS_RESIDENT] = "huge pages resident",
+	[SC_OBS_PARTIAL] = "huge pages partly resident",
+	[SC_OBS_UFFD_ADDR] = "event address",
+	[SC_OBS_UFFD_WRITE] = "event is a write",
+};
+
 static void compare_op(struct differ *f, const struct sc_obs *m,
 		       const struct sc_obs *k)
 {
@@ -96,12 +108,7 @@ static void compare_op(struct differ *f, const struct sc_obs *m,
 	if (op->kind == SC_CHECK && m->ret > 0)
 		say(f, "model invariants", "%d broken on the model (run it with 'hugewalk run' to see which)",
 		    m->ret);
-	if (m->ran != k->ran) {
-		say(f, "run", "the %s ran it, the %s did not",
-		    m->ran ? "model" : "kernel", m->ran ? "kernel" : "model");
-		return;
-	}
-	if (!m->ran)
+	if (op->model_only || !m->ran || !k->ran)
 		return;
 	if (m->ret != k->ret || (m->ret > 0 && m->at != k->at &&
 				 (op->kind == SC_READ || op->kind == SC_WRITE)))
@@ -110,6 +117,10 @@ static void compare_op(struct differ *f, const struct sc_obs *m,
 		    outcome(op, k, b2, sizeof(b2)));
 	if (m->measured && k->measured && m->faults != k->faults)
 		say(f, "faults", "model %lu, kernel %lu", m->faults, k->faults);
+	for (i = 0; i < SC_OBS_NR_VALS; i++)
+		if (m->vals[i] != k->vals[i])
+			say(f, val_names[i], "model %lu, kernel %lu",
+			    m->vals[i], k->vals[i]);
 	n = m->ntags < k->ntags ? m->ntags : k->ntags;
 	for (i = 0; i < n; i++)
 		if (m->tags[i] != k->tags[i] && !bad++)
@@ -154,6 +165,33 @@ static void compare_counters(struct differ *f, const struct sc_obs *m,
 	}
 }
 
+/* Ops after which the other ops see nothing changed. */
+static bool observes_only(enum sc_kind kind)
+{
+	return kind == SC_FOLLOW_PAGE || kind == SC_PAGEMAP ||
+	       kind == SC_MINCORE || kind == SC_FOLIO_REFERENCED;
+}
+
+/*
+ * An op one machine ran and the other could not: the comparison ends
+ * there, unless the op changed nothing.  Return: true to stop.
+ */
+static bool one_sided(const struct sc_op *op, const struct sc_obs *m,
+		      const struct sc_obs *k, struct sc_diff *d)
+{
+	if (op->model_only || m->ran == k->ran || observes_only(op->kind))
+		return false;
+	d->partial = true;
+	d->stop_line = op->pos.line;
+	if (op->background)
+		snprintf(d->why, sizeof(d->why), "%s: the %s backend does not run ops in the background ('&')",
+			 sc_kind_name(op->kind), m->ran ? "kernel" : "model");
+	else
+		snprintf(d->why, sizeof(d->why), "%s: the %s backend cannot do it (userspace has no system call for this kernel path)",
+			 sc_kind_name(op->kind), m->ran ? "kernel" : "model");
+	return true;
+}
+
 static void compare(const struct scenario *sc, const struct sc_trace *m,
 		    const struct sc_trace *k, FILE *out, struct sc_diff *d)
 {
@@ -165,6 +203,10 @@ static void compare(const struct scenario *sc, const struct sc_trace *m,
 	for (size_t i = 0; i < end; i++) {
 		f.op = &sc->ops[i];
 		f.header = false;
+		if (one_sided(f.op, &m->obs[i], &k->obs[i], d)) {
+			end = i;
+			break;
+		}
 		compare_op(&f, &m->obs[i], &k->obs[i]);
 		if (rss_d)
 			compare_counters(&f, &m->obs[i], &k->obs[i], sys_d,
@@ -222,7 +264,7 @@ int sc_diff_run(const struct scenario *sc, const struct sc_diff_opts *o,
 		goto out;
 	}
 	compare(sc, &mt, &kt, o->print ? o->out : NULL, d);
-	if (kt.stop < kt.nops) {
+	if (!d->partial && kt.stop < kt.nops) {
 		d->partial = true;
 		d->stop_line = sc->ops[kt.stop].pos.line;
 		snprintf(d->why, sizeof(d->why), "%s", kt.why);

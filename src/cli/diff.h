@@ -65,6 +65,21 @@ struct sc_random_opts {
 long sc_random_diff(const struct sc_random_opts *o);
 
 /**
+ * sc_diff_report_shrunk() - print a scenario that differs, shrunk to the
+ * fewest lines that still differ the same way (d->sig), as a file the
+ * user can run again, then its differences.
+ * @name: its name in messages (and the file's under @save_dir).
+ * @text: the scenario.
+ * @d: what diffing it found.
+ * @do_shrink: shrink it, or print it whole.
+ * @save_dir: write the result there too, if not NULL.
+ * @out: where it goes.
+ */
+void sc_diff_report_shrunk(const char *name, const char *text,
+			   const struct sc_diff *d, bool do_shrink,
+			   const char *save_dir, FILE *out);
+
+/**
  * sc_random_scenario() - the text of scenario @index of @seed, the same
  * on every machine.  Return: a malloc'd NUL-terminated string, or NULL.
  */

@@ -586,15 +586,16 @@ out:
 	return best;
 }
 
-static void save(const struct sc_random_opts *o, const char *name,
-		 const char *text)
+static void save(const char *dir, const char *name, const char *text,
+		 FILE *out)
 {
+	const char *base = strrchr(name, '/');
 	char path[4096];
 	FILE *f;
 
-	if (!o->save_dir)
+	if (!dir)
 		return;
-	snprintf(path, sizeof(path), "%s/%s", o->save_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, base ? base + 1 : name);
 	f = fopen(path, "w");
 	if (!f) {
 		fprintf(stderr, "hugewalk diff: cannot write %s\n", path);
@@ -602,43 +603,42 @@ static void save(const struct sc_random_opts *o, const char *name,
 	}
 	fputs(text, f);
 	fclose(f);
-	fprintf(o->out, "    saved as %s\n", path);
+	fprintf(out, "    saved as %s\n", path);
 }
 
-static void report(const struct sc_random_opts *o, unsigned long i,
-		   const char *text, const struct sc_diff *d)
+void sc_diff_report_shrunk(const char *name, const char *text,
+			   const struct sc_diff *d, bool do_shrink,
+			   const char *save_dir, FILE *out)
 {
 	struct shrinker s = {
+		.path = name,
 		.sig = d->sig,
-		.o = { .out = o->out },
+		.o = { .out = out },
 	};
-	struct sc_diff_opts po = { .out = o->out, .print = true };
+	struct sc_diff_opts po = { .out = out, .print = true };
 	struct scenario *sc = NULL;
 	struct sc_diff sd;
-	char name[96], *small;
 	size_t before = 0, after = 0;
+	char *small;
 
-	snprintf(name, sizeof(name), "random-%llu-%lu.hw",
-		 (unsigned long long)o->seed, i);
-	s.path = name;
-	fprintf(o->out, "DIFFER %s: %u difference%s, the first at line %d (%s)\n",
+	fprintf(out, "DIFFER %s: %u difference%s, the first at line %d (%s)\n",
 		name, d->ndiffs, d->ndiffs == 1 ? "" : "s", d->first_line,
 		d->sig);
-	small = o->shrink ? shrink(&s, text) : strdup(text);
+	small = do_shrink ? shrink(&s, text) : strdup(text);
 	if (!small)
 		return;
 	for (const char *p = text; *p; p++)
 		before += *p == '\n';
 	for (const char *p = small; *p; p++)
 		after += *p == '\n';
-	if (o->shrink)
-		fprintf(o->out, "    shrunk from %zu to %zu lines in %u runs; as a scenario file:\n",
+	if (do_shrink)
+		fprintf(out, "    shrunk from %zu to %zu lines in %u runs; as a scenario file:\n",
 			before, after, s.tries);
-	fprintf(o->out, "----8<----\n%s----8<----\n", small);
+	fprintf(out, "----8<----\n%s----8<----\n", small);
 	if (!diff_text(name, small, &po, &sd, &sc))
-		sc_diff_summary(sc, &sd, o->out);
+		sc_diff_summary(sc, &sd, out);
 	scenario_free(sc);
-	save(o, name, small);
+	save(save_dir, name, small, out);
 	free(small);
 }
 
@@ -673,7 +673,8 @@ long sc_random_diff(const struct sc_random_opts *o)
 		}
 		if (d.ndiffs) {
 			differ++;
-			report(o, i, text, &d);
+			sc_diff_report_shrunk(name, text, &d, o->shrink,
+					      o->save_dir, o->out);
 		} else if (d.partial) {
 			partial++;
 			if (o->verbose)

@@ -36,7 +36,15 @@ enum kd_op {
 	KD_FORK,	/* the child's socket passed with the request */
 	KD_EXIT,	/* no response: the driver exits */
 	KD_FAULTS,	/* faults counted since the process began */
+	KD_MINCORE,	/* one summary byte per huge page */
+	KD_PVM_READV,	/* process_vm_readv() of another driver's tags */
 };
+
+/* What a response carries at most: 1 GiB of huge pages. */
+#define KD_MAX_PAGES	512
+
+/* KD_MINCORE's summary of the 512 bytes mincore(2) gives a huge page. */
+enum { KD_MC_NONE, KD_MC_ALL, KD_MC_SOME };
 
 struct kd_req {
 	uint32_t op;
@@ -51,6 +59,8 @@ struct kd_req {
 	int32_t flags;
 	int32_t advice;
 	int32_t node;		/* KD_MOVE_PAGES: the target node */
+	int32_t pid;		/* KD_PVM_READV: the process read */
+	uint32_t count;		/* KD_PVM_READV: pages, at most KD_MAX_PAGES */
 	char name[32];		/* KD_FORK: the child's name */
 };
 
@@ -63,6 +73,11 @@ struct kd_resp {
 	int32_t pid;		/* KD_FORK: the child */
 	int32_t node;		/* KD_MOVE_PAGES: where the page was */
 	char msg[512];		/* conflict: what, in words */
+	uint32_t count;		/* KD_PVM_READV: pages read */
+	union {
+		uint64_t tags[KD_MAX_PAGES];	/* KD_PVM_READV */
+		uint8_t vec[KD_MAX_PAGES];	/* KD_MINCORE: KD_MC_* */
+	};
 };
 
 /* Why a driver refused an op (kd_resp.conflict); msg says more. */

@@ -47,7 +47,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+#endif
 
 #include "cli/kernel.h"
 
@@ -70,6 +77,9 @@
 static struct kd_state {
 	char altstack[64 << 10];	/* where SIGSEGV/SIGBUS are handled */
 	char maps[64 << 10];		/* /proc/self/maps, read in pieces */
+	unsigned char vec[(1 << 30) / 4096];	/* mincore() of 1 GiB */
+	uint64_t tags[KD_MAX_PAGES];	/* process_vm_readv()'s buffer */
+	struct iovec liov[KD_MAX_PAGES], riov[KD_MAX_PAGES];
 	struct kd_req req;
 	struct kd_resp resp;
 	sigjmp_buf jb;
@@ -426,6 +436,51 @@ KD_FN static int kd_move_pages(uint64_t addr, int node)
 	return status < 0 ? status : 0;
 }
 
+/* mincore() of up to 1 GiB, summed up per huge page. */
+static int kd_mincore(uint64_t addr, uint64_t len)
+{
+	const uint64_t per = KS_HPAGE / KD_PAGE;
+	uint64_t nvec = (len + KD_PAGE - 1) / KD_PAGE, i, j, in;
+	long ret;
+
+	if (nvec > sizeof(kd.vec))
+		return -EINVAL;
+	ret = KD_WINDOW(mincore((void *)(uintptr_t)addr, len, kd.vec));
+	if (ret)
+		return -errno;
+	for (i = 0; i < nvec; i += per) {
+		for (in = 0, j = i; j < nvec && j < i + per; j++)
+			in += kd.vec[j] & 1;
+		kd.resp.vec[i / per] = !in ? KD_MC_NONE :
+				       in == j - i ? KD_MC_ALL : KD_MC_SOME;
+	}
+	return 0;
+}
+
+/*
+ * process_vm_readv() of the tag word of @n huge pages of @pid from
+ * @addr: pages read, or -errno when not even the first could be.
+ */
+static int kd_pvm_readv(pid_t pid, uint64_t addr, uint32_t n)
+{
+	ssize_t got;
+
+	if (n > KD_MAX_PAGES)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n; i++) {
+		kd.liov[i].iov_base = &kd.tags[i];
+		kd.liov[i].iov_len = sizeof(uint64_t);
+		kd.riov[i].iov_base = (void *)(uintptr_t)(addr + i * KS_HPAGE);
+		kd.riov[i].iov_len = sizeof(uint64_t);
+	}
+	got = KD_WINDOW(process_vm_readv(pid, kd.liov, n, kd.riov, n, 0));
+	if (got < 0)
+		return -errno;
+	kd.resp.count = (uint32_t)(got / (ssize_t)sizeof(uint64_t));
+	memcpy(kd.resp.tags, kd.tags, kd.resp.count * sizeof(uint64_t));
+	return 0;
+}
+
 static void kd_loop(void) __attribute__((noreturn));
 static int kd_child_main(void *arg);
 
@@ -539,6 +594,13 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 		break;
 	case KD_FAULTS:
 		break;
+	case KD_MINCORE:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_mincore(q->addr, q->len);
+		break;
+	case KD_PVM_READV:
+		r->ret = kd_pvm_readv(q->pid, q->addr, q->count);
+		break;
 	default:
 		r->ret = -EINVAL;
 	}
@@ -594,6 +656,29 @@ static void kd_loop(void)
 		if (send(KD_SOCK, &kd.resp, sizeof(kd.resp), MSG_NOSIGNAL) < 0)
 			_exit(1);
 	}
+}
+
+/*
+ * The kernel writes a thread's rseq area (its cpu_id) on the way back to
+ * user space after a preemption or a migration.  After a fork that page
+ * is copy-on-write in the parent, and the kernel's store is a fault of
+ * the parent's, in whatever window is open: the fork's own, whenever the
+ * child runs first.  A driver needs no rseq: it unregisters it, and its
+ * forks inherit that.
+ */
+static void kd_no_rseq(void)
+{
+#if defined(RSEQ_SIG) && defined(SYS_rseq)
+	void *area;
+
+	if (!__rseq_size)
+		return;
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	/* The length registered: glibc's 32, or the size it reports. */
+	if (syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER,
+			RSEQ_SIG);
+#endif
 }
 
 static int kd_close_from(unsigned int first)
@@ -670,6 +755,7 @@ static int kd_spawn_main(void *arg)
 	sigaction(SIGBUS, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	kd_no_rseq();
 	kd_start(kd.child_sock, kd.child_stack);
 	return 0;
 }

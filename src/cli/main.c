@@ -36,7 +36,8 @@ static const char usage_text[] =
 "  run [OPTION]... FILE...  run scenario files on a fresh model machine each\n"
 "  race [OPTION]...         explore the interleavings of each call site's\n"
 "                           race with an unshare and a free, under each\n"
-"                           policy ('hugewalk race --help'; docs/explorer.md)\n"
+"                           policy, or of a scenario file's background ops\n"
+"                           (--scenario FILE); 'hugewalk race --help'\n"
 "  policies                 list the walk-protection policies\n"
 "  help                     show this help\n"
 "\n"
@@ -267,8 +268,28 @@ static int cmd_run(int argc, char **argv)
 
 #define EXIT_NOT_RUN 3
 
+/* A whole file, NUL-terminated; NULL if it cannot be read. */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int c;
+
+	if (!f)
+		return NULL;
+	mem = open_memstream(&text, &len);
+	while (mem && (c = getc(f)) != EOF)
+		putc(c, mem);
+	fclose(f);
+	if (mem)
+		fclose(mem);
+	return text;
+}
+
 static int diff_file(const char *path, const struct sc_diff_opts *o,
-		     struct sc_diff *d)
+		     const struct sc_random_opts *ro, struct sc_diff *d)
 {
 	struct scenario *sc;
 	struct sc_error err;
@@ -284,6 +305,14 @@ static int diff_file(const char *path, const struct sc_diff_opts *o,
 	ret = sc_diff_run(sc, o, d);
 	if (!ret)
 		sc_diff_summary(sc, d, o->out);
+	if (!ret && d->ndiffs && ro->shrink) {
+		char *text = read_text(path);
+
+		if (text)
+			sc_diff_report_shrunk(path, text, d, true,
+					      ro->save_dir, o->out);
+		free(text);
+	}
 	fflush(o->out);
 	scenario_free(sc);
 	return ret;
@@ -305,6 +334,7 @@ static int cmd_diff(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "max-pool", required_argument, NULL, 'm' },
 		{ "no-shrink", no_argument, NULL, 'n' },
+		{ "shrink", no_argument, NULL, 'x' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "save", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -317,7 +347,7 @@ static int cmd_diff(int argc, char **argv)
 		.seed = 1, .max_pool = 520, .shrink = true, .out = stdout,
 	};
 	unsigned int agree = 0, differ = 0, partial = 0, not_run = 0, bad = 0;
-	bool random = false;
+	bool random = false, shrink_files = false;
 	struct sc_diff d;
 	char why[512];
 	long n;
@@ -343,6 +373,9 @@ static int cmd_diff(int argc, char **argv)
 			break;
 		case 'n':
 			ro.shrink = false;
+			break;
+		case 'x':
+			shrink_files = true;
 			break;
 		case 'k':
 			ro.keep_going = true;
@@ -377,6 +410,8 @@ static int cmd_diff(int argc, char **argv)
 		usage_hint();
 		return EXIT_USAGE;
 	}
+	if (!random)
+		ro.shrink = shrink_files;
 	if (!sc_kernel_available(why, sizeof(why))) {
 		printf("NOT RUN: %s\n", why);
 		return EXIT_NOT_RUN;
@@ -388,7 +423,7 @@ static int cmd_diff(int argc, char **argv)
 		return n ? 1 : 0;
 	}
 	for (int i = optind; i < argc; i++) {
-		if (diff_file(argv[i], &o, &d)) {
+		if (diff_file(argv[i], &o, &ro, &d)) {
 			bad++;
 			continue;
 		}

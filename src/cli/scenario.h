@@ -411,6 +411,20 @@ bool sc_kernel_available(char *why, size_t size);
 enum { SC_OBS_TOTAL, SC_OBS_FREE, SC_OBS_RSVD, SC_OBS_NR_SYS };
 #define SC_OBS_NONE	((unsigned long)-1)	/* not measurable */
 
+/* What the call sites' ops counted (struct sc_obs.vals). */
+enum {
+	SC_OBS_COUNT,		/* pages pinned or read, mappings referenced */
+	SC_OBS_FAST,		/* gup_fast: by the lockless walk */
+	SC_OBS_PRESENT,		/* pagemap: entries with each bit */
+	SC_OBS_EXCLUSIVE,
+	SC_OBS_FILE,
+	SC_OBS_RESIDENT,	/* mincore: huge pages wholly resident */
+	SC_OBS_PARTIAL,		/* mincore: huge pages partly resident */
+	SC_OBS_UFFD_ADDR,	/* uffd_read: the event */
+	SC_OBS_UFFD_WRITE,
+	SC_OBS_NR_VALS
+};
+
 /* What one op showed on one backend. */
 struct sc_obs {
 	bool ran;		/* the backend was called for it */
@@ -418,6 +432,7 @@ struct sc_obs {
 	uint64_t at;		/* where the signal was raised */
 	bool measured;		/* its faults were measured */
 	unsigned long faults;	/* faults of the acting process during it */
+	unsigned long vals[SC_OBS_NR_VALS];	/* what a call site counted */
 	uint64_t *tags;		/* read: each page's tag, in order */
 	unsigned int ntags;
 	unsigned long sys[SC_OBS_NR_SYS];	/* after it, or SC_OBS_NONE */

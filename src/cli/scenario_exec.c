@@ -102,12 +102,13 @@ bool sc_is_exec_kind(enum sc_kind kind)
  * sc_fault_subject() - whose faults an op's faults= counts.
  * @op: the op.
  *
- * Return: the process whose address space the op faults in: the peer for
- * process_vm_readv, else the acting process.
+ * Return: the acting process.  A process_vm_readv faults in the peer's
+ * address space, but Linux charges the faults to the task that calls it
+ * (mm_account_fault(), since 5.9), and so does the model.
  */
 int sc_fault_subject(const struct sc_op *op)
 {
-	return op->kind == SC_PROCESS_VM_READV ? op->peer : op->proc;
+	return op->proc;
 }
 
 /*

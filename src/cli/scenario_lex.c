@@ -21,6 +21,8 @@ static const struct {
 	{ "EINVAL", EINVAL },	{ "EFBIG", EFBIG },	{ "ENOSPC", ENOSPC },
 	{ "ESPIPE", ESPIPE },	{ "ERANGE", ERANGE },	{ "ENOSYS", ENOSYS },
 	{ "EOPNOTSUPP", EOPNOTSUPP },	{ "EHWPOISON", EHWPOISON },
+	{ "EDEADLK", EDEADLK },	{ "EADDRINUSE", EADDRINUSE },
+	{ "EPIPE", EPIPE },	{ "ESRCH", ESRCH },
 };
 
 static const struct {

@@ -213,6 +213,15 @@ static void run_exec(struct runner *r, const struct sc_op *op)
 		r->cur->at = x.at;
 		r->cur->measured = x.measured;
 		r->cur->faults = x.faults;
+		r->cur->vals[SC_OBS_COUNT] = (unsigned long)x.count;
+		r->cur->vals[SC_OBS_FAST] = x.nr_fast;
+		r->cur->vals[SC_OBS_PRESENT] = x.present;
+		r->cur->vals[SC_OBS_EXCLUSIVE] = x.exclusive;
+		r->cur->vals[SC_OBS_FILE] = x.file;
+		r->cur->vals[SC_OBS_RESIDENT] = x.resident;
+		r->cur->vals[SC_OBS_PARTIAL] = x.partial;
+		r->cur->vals[SC_OBS_UFFD_ADDR] = x.msg.addr;
+		r->cur->vals[SC_OBS_UFFD_WRITE] = x.msg.write;
 	}
 	sc_report_exec(r, op, &x);
 	if (r->cur) {

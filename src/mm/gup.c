@@ -552,3 +552,17 @@ long hw_process_vm_readv(struct hw_mm *target, uint64_t addr,
 	}
 	return done ? (long)done : -EFAULT;
 }
+
+long hw_process_vm_readv_from(struct hw_mm *caller, struct hw_mm *target,
+			      uint64_t addr, unsigned long nr_pages,
+			      uint64_t *tags)
+{
+	struct task_struct *t = current;
+	void *saved = t->fault_mm;
+	long ret;
+
+	t->fault_mm = caller;
+	ret = hw_process_vm_readv(target, addr, nr_pages, tags);
+	t->fault_mm = saved;
+	return ret;
+}

@@ -223,15 +223,17 @@ out_unlock:
 unsigned int handle_mm_fault(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned int flags)
 {
+	struct hw_mm *acct = current->fault_mm ?: vma->vm_mm;
 	unsigned int ret = hugetlb_fault(vma->vm_mm, vma, addr, flags);
 
 	/*
 	 * mm_account_fault(): errors are not counted, GUP faults are; a
 	 * fault to be retried counts once, when retried (and its @vma may
-	 * be gone by now).
+	 * be gone by now).  The fault is the faulting task's (current's,
+	 * since Linux 5.9): a remote GUP's go to the caller's counter.
 	 */
 	if (!(ret & (VM_FAULT_ERROR | VM_FAULT_RETRY)))
-		atomic_long_inc(&vma->vm_mm->minflt);
+		atomic_long_inc(&acct->minflt);
 	return ret;
 }
 

@@ -30,15 +30,20 @@ static int madvise_dontneed(struct hw_mm *mm, unsigned long start,
 	unsigned long s, e;
 	int err = 0;
 
+	/*
+	 * madvise_walk_vmas(): every VMA in the range is zapped, holes and
+	 * all; a hole makes the call fail with ENOMEM, but only once the
+	 * VMAs after it are done.  An error of a VMA's own stops the walk.
+	 */
 	down_read(&mm->mmap_lock);
-	if (!range_fully_mapped(mm, start, end))
-		err = -ENOMEM;
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end && !err;
 	     vma = vma_next(vma)) {
 		s = start > vma->vm_start ? start : vma->vm_start;
 		e = end < vma->vm_end ? end : vma->vm_end;
 		err = dontneed_vma(vma, s, e);
 	}
+	if (!err && !range_fully_mapped(mm, start, end))
+		err = -ENOMEM;
 	up_read(&mm->mmap_lock);
 	return err;
 }

@@ -419,30 +419,17 @@ out:
 	return err;
 }
 
-int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
-	      uint64_t new_len, uint64_t new_addr)
+/*
+ * mremap_to(): move [old_addr, +old_len), inside one VMA, to new_addr,
+ * keeping its first new_len bytes.  Context: mmap_lock (write).
+ */
+static int mremap_to(struct hw_mm *mm, unsigned long old_addr,
+		     unsigned long old_len, unsigned long new_len,
+		     unsigned long new_addr)
 {
 	struct vm_area_struct *vma, *new_vma;
 	int err;
 
-	if (!HPAGE_ALIGNED(old_addr) || !HPAGE_ALIGNED(new_addr))
-		return -EINVAL;
-	old_len = (old_len + HPAGE_SIZE - 1) & HPAGE_MASK;
-	new_len = (new_len + HPAGE_SIZE - 1) & HPAGE_MASK;
-	if (!new_len || !old_len)
-		return -EINVAL;
-	/* Hugetlb reservations cannot follow a growing mapping. */
-	if (new_len > old_len)
-		return -EINVAL;
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len ||
-	    old_len > TASK_SIZE || old_addr > TASK_SIZE - old_len)
-		return -EINVAL;
-	if (new_addr < old_addr + old_len && old_addr < new_addr + new_len)
-		return -EINVAL;
-	if (new_addr < MMAP_MIN_ADDR)
-		return -EPERM;
-
-	down_write(&mm->mmap_lock);
 	err = -EFAULT;
 	vma = vma_lookup(mm, old_addr);
 	if (!vma || vma->vm_end < old_addr + old_len)
@@ -488,6 +475,72 @@ int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
 	}
 	do_munmap(mm, old_addr, old_addr + new_len);
 out:
+	return err;
+}
+
+/*
+ * remap_move() (Linux 6.17, "mm/mremap: permit mremap() move of multiple
+ * VMAs"): a move that keeps the size may span several VMAs, and gaps
+ * after the first.  Each VMA moves on its own to the same offset in the
+ * new range; a gap stays a gap, at the destination too (what is mapped
+ * there stays).  A VMA armed with userfaultfd cannot be part of such a
+ * move: first in a range that goes on past it, the call fails before
+ * anything moves; later, it fails once the VMAs before it have moved.
+ * Context: mmap_lock (write).
+ */
+static int remap_move(struct hw_mm *mm, unsigned long start,
+		      unsigned long len, unsigned long new_addr)
+{
+	const unsigned long armed = VM_UFFD_MISSING | VM_UFFD_WP;
+	unsigned long end = start + len, addr, next, n;
+	struct vm_area_struct *vma = find_vma(mm, start);
+	bool seen = false;
+	int err;
+
+	if (!vma || vma->vm_start > start)
+		return -EFAULT;		/* no gap at the start */
+	while (vma && vma->vm_start < end) {
+		addr = vma->vm_start > start ? vma->vm_start : start;
+		n = (vma->vm_end < end ? vma->vm_end : end) - addr;
+		if ((vma->vm_flags & armed) && (seen || vma->vm_end < end))
+			return -EFAULT;
+		next = vma->vm_end;
+		err = mremap_to(mm, addr, n, n, new_addr + (addr - start));
+		if (err)
+			return err;
+		seen = true;
+		vma = find_vma(mm, next);
+	}
+	return 0;
+}
+
+int hw_mremap(struct hw_mm *mm, uint64_t old_addr, uint64_t old_len,
+	      uint64_t new_len, uint64_t new_addr)
+{
+	int err;
+
+	if (!HPAGE_ALIGNED(old_addr) || !HPAGE_ALIGNED(new_addr))
+		return -EINVAL;
+	old_len = (old_len + HPAGE_SIZE - 1) & HPAGE_MASK;
+	new_len = (new_len + HPAGE_SIZE - 1) & HPAGE_MASK;
+	if (!new_len || !old_len)
+		return -EINVAL;
+	/* Hugetlb reservations cannot follow a growing mapping. */
+	if (new_len > old_len)
+		return -EINVAL;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len ||
+	    old_len > TASK_SIZE || old_addr > TASK_SIZE - old_len)
+		return -EINVAL;
+	if (new_addr < old_addr + old_len && old_addr < new_addr + new_len)
+		return -EINVAL;
+	if (new_addr < MMAP_MIN_ADDR)
+		return -EPERM;
+
+	down_write(&mm->mmap_lock);
+	if (new_len == old_len)
+		err = remap_move(mm, old_addr, old_len, new_addr);
+	else
+		err = mremap_to(mm, old_addr, old_len, new_len, new_addr);
 	up_write(&mm->mmap_lock);
 	return err;
 }

@@ -168,8 +168,15 @@ static int pagemap_hugetlb_range(pte_t *ptep, unsigned long hmask,
 		folio = pfn_to_folio(walk->mm->sys, pte_pfn(pte));
 		if (!READ_ONCE(folio->anon))
 			flags |= HW_PM_FILE;
-		/* page_mapcount(): an entry in a shared table counts once. */
-		if (atomic_read(&folio->_mapcount) == 1)
+		/*
+		 * Exclusive: one mapping of the folio (an entry in a shared
+		 * table counts once), and not through a shared table: the
+		 * kernel checks hugetlb_pmd_shared() since 6.10 ("fs/proc/
+		 * task_mmu: convert pagemap_hugetlb_range() to work on
+		 * folios"), as smaps_hugetlb_range() did before.
+		 */
+		if (atomic_read(&folio->_mapcount) == 1 &&
+		    !ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))
 			flags |= HW_PM_MMAP_EXCLUSIVE;
 		flags |= HW_PM_PRESENT;
 		frame = pte_pfn(pte) + ((addr & ~hmask) >> PAGE_SHIFT);

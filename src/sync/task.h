@@ -49,6 +49,12 @@ struct task_struct {
 	int site_depth;
 	struct hw_report_sink *sink;
 	void *owner;			/* the system the task runs in */
+	/*
+	 * mm/: the mm whose fault counter this task's faults go to, when it
+	 * works in another mm's address space (a remote GUP); NULL: the
+	 * faulted mm's.  Linux charges the task: mm_account_fault().
+	 */
+	void *fault_mm;
 };
 
 struct task_struct *hw_current(void);

@@ -60,6 +60,15 @@ int xs_spawn(const char *comm, void (*fn)(void *), void *arg,
 	     struct hw_report_sink *sink, void *owner);
 
 /*
+ * xs_task_gate() - task @task, spawned and not run yet, starts blocked:
+ * it is not runnable until xs_wake(@obj), which wake_up_all() of the
+ * wait queue @obj does.  For a task whose first step would be to sleep
+ * there: the explorer does not try the orders in which such tasks go
+ * to sleep, which are all the same.
+ */
+void xs_task_gate(int task, const void *obj, const char *what);
+
+/*
  * xs_run() - run the spawned tasks, plus the RCU callback task (the
  * last number), until all have finished and every callback has run, or
  * a checker reported, or no task can run while some are blocked.

@@ -341,7 +341,7 @@ int xs_spawn(const char *comm, void (*fn)(void *), void *arg,
 	void **sp;
 	int i;
 
-	if (xs.nr_tasks >= XS_MAX_TASKS - 1 || stacks_init())
+	if (xs.nr_tasks >= XS_MAX_TASKS || stacks_init())
 		return -1;
 	i = xs.nr_tasks++;
 	t = &xs.tasks[i];
@@ -370,6 +370,26 @@ int xs_spawn(const char *comm, void (*fn)(void *), void *arg,
 	xs.runnable |= 1U << i;
 	xs.live |= 1U << i;
 	return i;
+}
+
+/**
+ * xs_task_gate() - start task @task blocked on @obj.
+ * @task: a task xs_spawn() returned, not run yet.
+ * @obj: what wakes it (xs_wake(), wake_up_all() of a wait queue).
+ * @what: its name, for a deadlock report.
+ *
+ * Context: the explorer's own context, before xs_run().
+ */
+void xs_task_gate(int task, const void *obj, const char *what)
+{
+	struct xs_task *t = &xs.tasks[task];
+
+	BUG_ON(task < 0 || task >= xs.nr_tasks || t->state != XS_RUNNABLE);
+	t->state = XS_BLOCKED;
+	t->wait_on = obj;
+	t->wait_what = what;
+	t->wait_fn = "its start";
+	xs.runnable &= ~(1U << task);
 }
 
 static void print_deadlock(FILE *out)

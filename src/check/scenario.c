@@ -149,55 +149,9 @@ static struct runner *runner_init(struct race_ctx *c, int slot)
 /* The ops of scenario_run.c's own: files, processes, mappings. */
 static int call(struct runner *r, const struct sc_op *op)
 {
-	const struct sc_backend *be = r->be;
-	const char *name = op->target >= 0 ?
-			   r->sc->names[op->target].name : NULL;
 	unsigned long now;
-	void *m = r->m;
-	int ret;
 
-	switch (op->kind) {
-	case SC_POOL:
-		return be->set_pool(m, op->len, &now);
-	case SC_MEMFD:
-		ret = be->memfd(m, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_FTRUNCATE:
-		return be->ftruncate(m, op->file, op->len);
-	case SC_FALLOCATE:
-		return be->fallocate(m, op->file, op->mode, op->off, op->len);
-	case SC_CLOSE:
-		r->alive[op->file] = false;
-		return be->close_file(m, op->file);
-	case SC_SPAWN:
-		ret = be->spawn(m, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_FORK:
-		ret = be->fork(m, op->proc, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_EXIT:
-		r->alive[op->proc] = false;
-		return be->exit(m, op->proc);
-	case SC_MMAP:
-		return be->mmap(m, op->proc, op->addr, op->len, op->prot,
-				op->flags, op->file, op->off);
-	case SC_MUNMAP:
-		return be->munmap(m, op->proc, op->addr, op->len);
-	case SC_MPROTECT:
-		return be->mprotect(m, op->proc, op->addr, op->len, op->prot);
-	case SC_MREMAP:
-		return be->mremap(m, op->proc, op->addr, op->len, op->new_len,
-				  op->new_addr);
-	case SC_UFFD_WP:
-		return be->uffd_wp(m, op->proc, op->addr, op->len);
-	case SC_MOVE_PAGES:
-		return be->move_pages(m, op->proc, op->addr);
-	default:
-		return -ENOSYS;
-	}
+	return sc_call_syscall(r, op, &now);
 }
 
 static void run_call(struct runner *r, const struct sc_op *op)

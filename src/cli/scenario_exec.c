@@ -358,3 +358,67 @@ void sc_exec_op(struct runner *r, const struct sc_op *op, struct sc_exec *x)
 		break;
 	}
 }
+
+/**
+ * sc_call_syscall() - call the backend for one of the ops that manage
+ * files, processes and mappings (pool, memfd, ftruncate, fallocate, close,
+ * spawn, fork, exit, mmap, munmap, mprotect, mremap, uffd_wp, move_pages),
+ * keeping r->alive up to date.  Shared by `hugewalk run` and the race
+ * explorer's scenario harness.
+ * @pool_now: for SC_POOL, where the pool size after the op goes.
+ * Return: 0 or -errno; -EINVAL for an op of another kind.
+ */
+int sc_call_syscall(struct runner *r, const struct sc_op *op,
+		    unsigned long *pool_now)
+{
+	const struct sc_backend *be = r->be;
+	const char *name;
+	void *m = r->m;
+	int ret;
+
+	switch (op->kind) {
+	case SC_POOL:
+		return be->set_pool(m, op->len, pool_now);
+	case SC_MEMFD:
+		name = r->sc->names[op->target].name;
+		ret = be->memfd(m, op->target, name);
+		r->alive[op->target] = !ret;
+		return ret;
+	case SC_FTRUNCATE:
+		return be->ftruncate(m, op->file, op->len);
+	case SC_FALLOCATE:
+		return be->fallocate(m, op->file, op->mode, op->off, op->len);
+	case SC_CLOSE:
+		r->alive[op->file] = false;
+		return be->close_file(m, op->file);
+	case SC_SPAWN:
+		name = r->sc->names[op->target].name;
+		ret = be->spawn(m, op->target, name);
+		r->alive[op->target] = !ret;
+		return ret;
+	case SC_FORK:
+		name = r->sc->names[op->target].name;
+		ret = be->fork(m, op->proc, op->target, name);
+		r->alive[op->target] = !ret;
+		return ret;
+	case SC_EXIT:
+		r->alive[op->proc] = false;
+		return be->exit(m, op->proc);
+	case SC_MMAP:
+		return be->mmap(m, op->proc, op->addr, op->len, op->prot,
+				op->flags, op->file, op->off);
+	case SC_MUNMAP:
+		return be->munmap(m, op->proc, op->addr, op->len);
+	case SC_MPROTECT:
+		return be->mprotect(m, op->proc, op->addr, op->len, op->prot);
+	case SC_MREMAP:
+		return be->mremap(m, op->proc, op->addr, op->len, op->new_len,
+				  op->new_addr);
+	case SC_UFFD_WP:
+		return be->uffd_wp(m, op->proc, op->addr, op->len);
+	case SC_MOVE_PAGES:
+		return be->move_pages(m, op->proc, op->addr);
+	default:
+		return -EINVAL;
+	}
+}

@@ -24,62 +24,15 @@
  */
 static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 {
-	const struct sc_backend *be = r->be;
-	const char *name;
 	unsigned long now;
-	void *m = r->m;
 	int ret;
 
-	if (!sc_has_hook(be, op->kind))
+	if (!sc_has_hook(r->be, op->kind))
 		return -ENOSYS;
-	switch (op->kind) {
-	case SC_POOL:
-		ret = be->set_pool(m, op->len, &now);
-		if (!ret)
-			sc_detail(r, ", pool %lu pages", now);
-		return ret;
-	case SC_MEMFD:
-		name = r->sc->names[op->target].name;
-		ret = be->memfd(m, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_FTRUNCATE:
-		return be->ftruncate(m, op->file, op->len);
-	case SC_FALLOCATE:
-		return be->fallocate(m, op->file, op->mode, op->off, op->len);
-	case SC_CLOSE:
-		r->alive[op->file] = false;
-		return be->close_file(m, op->file);
-	case SC_SPAWN:
-		name = r->sc->names[op->target].name;
-		ret = be->spawn(m, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_FORK:
-		name = r->sc->names[op->target].name;
-		ret = be->fork(m, op->proc, op->target, name);
-		r->alive[op->target] = !ret;
-		return ret;
-	case SC_EXIT:
-		r->alive[op->proc] = false;
-		return be->exit(m, op->proc);
-	case SC_MMAP:
-		return be->mmap(m, op->proc, op->addr, op->len, op->prot,
-				op->flags, op->file, op->off);
-	case SC_MUNMAP:
-		return be->munmap(m, op->proc, op->addr, op->len);
-	case SC_MPROTECT:
-		return be->mprotect(m, op->proc, op->addr, op->len, op->prot);
-	case SC_MREMAP:
-		return be->mremap(m, op->proc, op->addr, op->len, op->new_len,
-				  op->new_addr);
-	case SC_UFFD_WP:
-		return be->uffd_wp(m, op->proc, op->addr, op->len);
-	case SC_MOVE_PAGES:
-		return be->move_pages(m, op->proc, op->addr);
-	default:
-		return -EINVAL;
-	}
+	ret = sc_call_syscall(r, op, &now);
+	if (op->kind == SC_POOL && !ret)
+		sc_detail(r, ", pool %lu pages", now);
+	return ret;
 }
 
 /*

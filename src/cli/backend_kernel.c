@@ -612,7 +612,14 @@ static int proc_hugetlb_pages(pid_t pid, unsigned long *pages)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "HugetlbPages: %lu kB", &kb) == 1) {
-			*pages = kb / (KS_HPAGE >> 10);
+			/*
+			 * The kernel prints the counter unsigned, and it can
+			 * go below zero: an mm that zaps, through a shared
+			 * PMD table, pages another mm faulted in is charged
+			 * for them.  Keep the sign, as the model does.
+			 */
+			*pages = (unsigned long)((long)kb /
+						 (long)(KS_HPAGE >> 10));
 			ret = 0;
 			break;
 		}

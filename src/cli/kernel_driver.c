@@ -105,13 +105,74 @@ KD_FN static void kd_touch(void *p, size_t len)
 		c[len - 1] = c[len - 1];
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
+
+/*
+ * One line of /proc/self/maps: make its pages present for what a window
+ * does with them.  Read: the file mappings (text, read-only data).
+ * Written: the driver's private data (the binary's and the libraries'
+ * .data and .bss, small anonymous mappings), and the thread's own area
+ * around the thread pointer (errno, and struct pthread, which
+ * siglongjmp() writes): after a fork, each is copy-on-write.
+ */
+static void kd_prefault_line(const char *line, uintptr_t tp)
+{
+	unsigned long a, b, lo, hi;
+	char perms[8];
+
+	if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3 ||
+	    perms[0] != 'r' || strstr(line, "/memfd:"))
+		return;
+	if (perms[1] == 'w' && perms[3] == 'p') {
+		if (strchr(line, '/') || b - a <= (1UL << 20))
+			madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+		if (a <= tp && tp < b) {
+			lo = tp - a > (64UL << 10) ? tp - (64UL << 10) : a;
+			hi = b - tp > (64UL << 10) ? tp + (64UL << 10) : b;
+			kd_touch((void *)lo, hi - lo);
+		}
+	} else if (strchr(line, '/') || strstr(line, "[vdso]")) {
+		madvise((void *)a, b - a, MADV_POPULATE_READ);
+	}
+}
+
+/*
+ * Bind every libc function a window calls, so that lazy binding does not
+ * write the GOT inside one: each is called once, to no effect.
+ */
+static void kd_warm_up(void)
+{
+	static volatile int once;
+	struct rusage ru;
+	sigjmp_buf jb;
+	void *p;
+
+	getrusage(RUSAGE_SELF, &ru);
+	p = mmap(NULL, 0, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	(void)p;
+	munmap(NULL, 0);
+	mprotect(NULL, 0, PROT_NONE);
+	madvise(NULL, 0, MADV_DONTNEED);
+	p = mremap(NULL, 0, 0, 0);
+	mincore(NULL, 0, kd.vec);
+	process_vm_readv(getpid(), NULL, 0, NULL, 0, 0);
+	syscall(SYS_getpid);
+	ioctl(-1, 0);
+	once = 0;
+	if (!sigsetjmp(jb, 1) && !once++)
+		siglongjmp(jb, 1);
+}
+
 /*
  * Make every page a window may touch present: the kd state and the stack
- * (written, to break copy-on-write), errno's TLS page (a failing system
- * call writes it), and the driver's file mappings (read).
+ * (written, to break copy-on-write), the private data of the binary and
+ * of libc, and the driver's file mappings (read).
  */
 KD_FN static void kd_prefault(void)
 {
+	uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
 	char *line, *end;
 	ssize_t n;
 	size_t have = 0;
@@ -131,14 +192,8 @@ KD_FN static void kd_prefault(void)
 		kd.maps[have] = '\0';
 		line = kd.maps;
 		while ((end = strchr(line, '\n'))) {
-			unsigned long a, b;
-			char perms[8];
-
 			*end = '\0';
-			if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
-			    perms[0] == 'r' && !strstr(line, "/memfd:") &&
-			    (strchr(line, '/') || strstr(line, "[vdso]")))
-				madvise((void *)a, b - a, MADV_POPULATE_READ);
+			kd_prefault_line(line, tp);
 			line = end + 1;
 		}
 		have = strlen(line);
@@ -717,6 +772,7 @@ static void kd_start(int sock, char *stack)
 	kd.stack = stack;
 	kd.faults = 0;
 	kd.armed = 0;
+	kd_warm_up();
 	snprintf(comm, sizeof(comm), "hw:%.12s", kd.child_name);
 	prctl(PR_SET_NAME, comm);
 	kd_prefault();

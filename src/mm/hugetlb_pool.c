@@ -758,10 +758,11 @@ void restore_reserve_on_error(struct vm_area_struct *vma, unsigned long addr,
  * @folio: the folio it mapped; the caller still holds the entry's
  *         reference.
  *
- * Unlike the kernel, nothing is restored while another mm (a fork child)
- * still maps the folio: the reservation would come back only when that
- * mapping goes, and a fault of the owner in between would consume it
- * first.
+ * As in the kernel, this happens even while another mm (a fork child)
+ * still maps the folio: the index is unconsumed at once, the count comes
+ * back only when that mapping goes and the folio is freed.  If the VMA
+ * goes first, it gives back a reservation not yet counted: the kernel's
+ * counter wraps below zero meanwhile (resv_debt here).
  *
  * Context: after the ptl is dropped, before the caller's folio_put();
  * takes the map's lock.
@@ -772,8 +773,6 @@ void hugetlb_unmap_restore_reserve(struct vm_area_struct *vma,
 	unsigned long idx;
 
 	if ((vma->vm_flags & VM_MAYSHARE) || !vma->resv || !folio->anon)
-		return;
-	if (folio_mapped(folio))
 		return;
 	idx = vma_hugecache_offset(vma, addr);
 	if (region_del(vma->resv, idx, idx + 1))

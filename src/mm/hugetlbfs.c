@@ -151,6 +151,26 @@ void vma_interval_tree_insert(struct vm_area_struct *vma,
 }
 
 /**
+ * vma_interval_tree_insert_after() - fork's copy @vma of @prev now maps
+ * @mapping, right after @prev (dup_mmap() puts it there, so that rmap
+ * walks meet the parent's VMA and then the child's).
+ * @vma: the child's VMA, not yet in the tree.
+ * @prev: the parent's VMA it copies, in the tree.
+ * @mapping: their file's address_space.
+ *
+ * Context: i_mmap_rwsem (write).
+ */
+void vma_interval_tree_insert_after(struct vm_area_struct *vma,
+				    struct vm_area_struct *prev,
+				    struct address_space *mapping)
+{
+	i_mmap_assert_write_locked(mapping);
+	BUG_ON(vma_mapping(vma) != mapping || vma_mapping(prev) != mapping);
+	BUG_ON(vma->vm_pgoff != prev->vm_pgoff);
+	list_add(&vma->shared, &prev->shared);
+}
+
+/**
  * vma_interval_tree_remove() - @vma no longer maps @mapping.
  * @vma: a VMA in the tree.
  * @mapping: its file's address_space.

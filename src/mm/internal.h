@@ -168,6 +168,9 @@ void i_mmap_assert_locked(struct address_space *mapping);
 /* Context: i_mmap_rwsem (write). */
 void vma_interval_tree_insert(struct vm_area_struct *vma,
 			      struct address_space *mapping);
+void vma_interval_tree_insert_after(struct vm_area_struct *vma,
+				    struct vm_area_struct *prev,
+				    struct address_space *mapping);
 void vma_interval_tree_remove(struct vm_area_struct *vma,
 			      struct address_space *mapping);
 /* VMAs of @mapping mapping any page offset in [first, last] (PAGE units).

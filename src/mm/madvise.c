@@ -48,34 +48,53 @@ static int madvise_dontneed(struct hw_mm *mm, unsigned long start,
 	return err;
 }
 
-/* madvise_remove(): a hole punch through a shared, writable mapping. */
+/*
+ * madvise_remove(): a hole punch through each shared mapping of the
+ * range, VMA by VMA (madvise_walk_vmas()), each punch with mmap_lock
+ * dropped.  A VMA that may not write its file shared (MAP_PRIVATE: not
+ * vma_is_shared_maywrite(); a MAP_SHARED mapping of a file opened
+ * read-write may, even with PROT_READ only) stops the walk with EACCES;
+ * a hole fails the call with ENOMEM once the VMAs after it are done.
+ */
 static int madvise_remove(struct hw_mm *mm, unsigned long start,
 			  unsigned long end)
 {
+	const unsigned long maywrite = VM_SHARED | VM_MAYWRITE;
+	unsigned long addr = start, s, e;
 	struct vm_area_struct *vma;
 	struct hw_file *file;
 	uint64_t offset;
+	bool hole = false;
 	int err;
 
-	down_read(&mm->mmap_lock);
-	vma = vma_lookup(mm, start);
-	if (!vma || end > vma->vm_end) {
+	while (addr < end) {
+		down_read(&mm->mmap_lock);
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= end) {
+			up_read(&mm->mmap_lock);
+			return -ENOMEM;
+		}
+		hole |= vma->vm_start > addr;
+		s = vma->vm_start > addr ? vma->vm_start : addr;
+		e = end < vma->vm_end ? end : vma->vm_end;
+		if ((vma->vm_flags & maywrite) != maywrite) {
+			up_read(&mm->mmap_lock);
+			return -EACCES;
+		}
+		file = vma->vm_file;
+		offset = (s - vma->vm_start) + (vma->vm_pgoff << PAGE_SHIFT);
+		file_get(file);
+		/* The punch takes i_rwsem, which nests outside mmap_lock. */
 		up_read(&mm->mmap_lock);
-		return vma ? -EINVAL : -ENOMEM;
+		err = hw_fallocate(file,
+				   HW_FALLOC_PUNCH_HOLE | HW_FALLOC_KEEP_SIZE,
+				   offset, e - s);
+		file_put(file);
+		if (err)
+			return err;
+		addr = e;
 	}
-	if (!(vma->vm_flags & VM_SHARED) || !(vma->vm_flags & VM_WRITE)) {
-		up_read(&mm->mmap_lock);
-		return -EACCES;
-	}
-	file = vma->vm_file;
-	offset = (start - vma->vm_start) + (vma->vm_pgoff << PAGE_SHIFT);
-	file_get(file);
-	/* The punch takes i_rwsem, which nests outside mmap_lock. */
-	up_read(&mm->mmap_lock);
-	err = hw_fallocate(file, HW_FALLOC_PUNCH_HOLE | HW_FALLOC_KEEP_SIZE,
-			   offset, end - start);
-	file_put(file);
-	return err;
+	return hole ? -ENOMEM : 0;
 }
 
 int hw_madvise(struct hw_mm *mm, uint64_t addr, uint64_t len, int advice)

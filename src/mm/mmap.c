@@ -262,7 +262,14 @@ int __split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below)
 		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 		vma->vm_end = addr;
 	}
+	/*
+	 * vma_prepare()/vma_complete(): the new piece goes into i_mmap, and
+	 * the old one, its range changed, comes out and goes back in, each
+	 * after the VMAs of equal offset already there.
+	 */
 	vma_interval_tree_insert(new, mapping);
+	vma_interval_tree_remove(vma, mapping);
+	vma_interval_tree_insert(vma, mapping);
 	i_mmap_unlock_write(mapping);
 	hugetlb_vma_unlock_write(vma);
 	mm_insert_vma(vma->vm_mm, new);
@@ -387,7 +394,7 @@ static void vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
 
 int hw_mprotect(struct hw_mm *mm, uint64_t addr, uint64_t len, int prot)
 {
-	unsigned long start = addr, end, newflags;
+	unsigned long start = addr, end, newflags, mapped_end;
 	struct vm_area_struct *vma;
 	int err;
 
@@ -399,14 +406,23 @@ int hw_mprotect(struct hw_mm *mm, uint64_t addr, uint64_t len, int prot)
 		return -ENOMEM;
 	if (!len)
 		return 0;
+	/*
+	 * do_mprotect_pkey(): VMA by VMA from @start; a hole ends the call
+	 * with ENOMEM, after the VMAs before it have changed.
+	 */
 	down_write(&mm->mmap_lock);
 	err = -ENOMEM;
-	if (!range_fully_mapped(mm, start, end))
+	vma = vma_lookup(mm, start);
+	if (!vma)
 		goto out;
-	err = split_range(mm, start, end);
+	while (vma->vm_end < end && vma_next(vma) &&
+	       vma_next(vma)->vm_start == vma->vm_end)
+		vma = vma_next(vma);
+	mapped_end = vma->vm_end < end ? vma->vm_end : end;
+	err = split_range(mm, start, mapped_end);
 	if (err)
 		goto out;
-	for (vma = vma_lookup(mm, start); vma && vma->vm_start < end;
+	for (vma = vma_lookup(mm, start); vma && vma->vm_start < mapped_end;
 	     vma = vma_next(vma)) {
 		newflags = (vma->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
 			   prot_to_vm_flags(prot);
@@ -414,6 +430,7 @@ int hw_mprotect(struct hw_mm *mm, uint64_t addr, uint64_t len, int prot)
 		hugetlb_change_protection(vma, vma->vm_start, vma->vm_end,
 					  newflags);
 	}
+	err = mapped_end < end ? -ENOMEM : 0;
 out:
 	up_write(&mm->mmap_lock);
 	return err;
@@ -430,9 +447,10 @@ static int mremap_to(struct hw_mm *mm, unsigned long old_addr,
 	struct vm_area_struct *vma, *new_vma;
 	int err;
 
+	/* A shrink drops the tail first: only what stays must fit. */
 	err = -EFAULT;
 	vma = vma_lookup(mm, old_addr);
-	if (!vma || vma->vm_end < old_addr + old_len)
+	if (!vma || vma->vm_end < old_addr + new_len)
 		goto out;
 	/* MREMAP_FIXED: whatever is at the target goes. */
 	err = do_munmap(mm, new_addr, new_addr + new_len);
@@ -455,6 +473,7 @@ static int mremap_to(struct hw_mm *mm, unsigned long old_addr,
 		goto out;
 	new_vma->vm_start = new_addr;
 	new_vma->vm_end = new_addr + new_len;
+	dup_userfaultfd(new_vma);	/* mremap_userfaultfd_prep() */
 	if (hugetlb_vma_lock_alloc(new_vma)) {
 		file_put(new_vma->vm_file);
 		free(new_vma);
@@ -573,7 +592,11 @@ struct hw_mm *hw_fork(struct hw_mm *parent, const char *name)
 			err = -ENOMEM;
 			break;
 		}
-		vma_link(child, new);
+		/* dup_mmap(): in i_mmap just after the parent's VMA. */
+		mm_insert_vma(child, new);
+		i_mmap_lock_write(vma_mapping(new));
+		vma_interval_tree_insert_after(new, vma, vma_mapping(new));
+		i_mmap_unlock_write(vma_mapping(new));
 		/*
 		 * vma_needs_copy(): shared mappings are not copied (the child
 		 * faults and re-shares); private ones with anonymous pages

@@ -18,7 +18,14 @@ void hw_meminfo(struct hw_system *sys, struct hw_meminfo *mi)
 	spin_lock(&h->hugetlb_lock);
 	mi->hugepages_total = h->nr_huge_pages;
 	mi->hugepages_free = h->free_huge_pages;
-	mi->hugepages_rsvd = h->resv_huge_pages;
+	/*
+	 * What /proc/meminfo shows: the kernel's counter wraps below zero
+	 * while a reservation given back waits for its folio's free (the
+	 * model keeps that shortfall as resv_debt), so HugePages_Rsvd reads
+	 * as a huge number then.  Seen on 6.18 after a fork and the
+	 * parent's munmap of a private mapping (docs/differences.md).
+	 */
+	mi->hugepages_rsvd = h->resv_huge_pages - h->resv_debt;
 	spin_unlock(&h->hugetlb_lock);
 	mi->pagetables = atomic_long_read(&sys->nr_pagetables);
 	mi->shared_pmds = atomic_long_read(&sys->nr_shared_pmds);

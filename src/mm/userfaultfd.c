@@ -300,13 +300,14 @@ unsigned int hugetlb_handle_userfault(struct vm_area_struct *vma,
 /**
  * dup_userfaultfd() - fork's copy @new of a VMA: without
  * UFFD_FEATURE_EVENT_FORK (not modelled) the child's VMA is not
- * registered, and its faults allocate as usual.
- * Context: the child's mmap_lock (write); @new not yet in i_mmap.
+ * registered, and its faults allocate as usual.  mremap's new VMA is
+ * treated the same (mremap_userfaultfd_prep() without
+ * UFFD_FEATURE_EVENT_REMAP).  A write-protect registration, which has
+ * no context here, goes too: in Linux it has one, and goes with it.
+ * Context: the mm's mmap_lock (write); @new not yet in i_mmap.
  */
 void dup_userfaultfd(struct vm_area_struct *new)
 {
-	if (!new->vm_uffd_ctx)
-		return;
 	new->vm_uffd_ctx = NULL;
 	new->vm_flags &= ~(VM_UFFD_MISSING | VM_UFFD_WP);
 }
@@ -673,14 +674,19 @@ int hw_uffd_register_wp(struct hw_mm *mm, uint64_t addr, uint64_t len)
 	if (!len || (start & ~HPAGE_MASK) || (end & ~HPAGE_MASK) ||
 	    end < start || end > TASK_SIZE)
 		return -EINVAL;
+	/*
+	 * userfaultfd_register(): the range needs one VMA at least; holes
+	 * are skipped.
+	 */
 	down_write(&mm->mmap_lock);
 	err = -EINVAL;
-	if (!range_fully_mapped(mm, start, end))
+	vma = find_vma(mm, start);
+	if (!vma || vma->vm_start >= end)
 		goto out;
 	err = split_range(mm, start, end);
 	if (err)
 		goto out;
-	for (vma = vma_lookup(mm, start); vma && vma->vm_start < end;
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(vma)) {
 		i_mmap_lock_write(vma_mapping(vma));
 		WRITE_ONCE(vma->vm_flags, vma->vm_flags | VM_UFFD_WP);

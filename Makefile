@@ -155,10 +155,12 @@ run: deps
 # Every test, under ASan and UBSan, as TAP through prove.
 check: deps
 	@$(MAKE) --no-print-directory $(TEST_BINS) build/test/hugewalk \
-		$(EXPLORE_TEST_BINS) build/explore/hugewalk-race
+		$(EXPLORE_TEST_BINS) build/explore/hugewalk-race \
+		build/real/hugewalk
 	HW_EXAMPLES="$(EXAMPLES)" HW_BIN=build/test/hugewalk \
+		HW_LIVE_BIN=build/real/hugewalk \
 		$(PROVE) -f --exec '' $(TEST_BINS) $(EXPLORE_TEST_BINS) \
-		tests/examples.sh
+		tests/examples.sh tests/live.sh
 
 tsan-check: deps
 	@$(MAKE) --no-print-directory $(patsubst tests/%.c,build/tsan/tests/%.t,$(TESTS))

@@ -192,8 +192,8 @@ static bool one_sided(const struct sc_op *op, const struct sc_obs *m,
 	return true;
 }
 
-static void compare(const struct scenario *sc, const struct sc_trace *m,
-		    const struct sc_trace *k, FILE *out, struct sc_diff *d)
+void sc_diff_compare(const struct scenario *sc, const struct sc_trace *m,
+		     const struct sc_trace *k, FILE *out, struct sc_diff *d)
 {
 	struct differ f = { .sc = sc, .out = out, .d = d };
 	long sys_d[SC_OBS_NR_SYS] = { 0 };
@@ -263,7 +263,7 @@ int sc_diff_run(const struct scenario *sc, const struct sc_diff_opts *o,
 		d->not_run = true;
 		goto out;
 	}
-	compare(sc, &mt, &kt, o->print ? o->out : NULL, d);
+	sc_diff_compare(sc, &mt, &kt, o->print ? o->out : NULL, d);
 	if (!d->partial && kt.stop < kt.nops) {
 		d->partial = true;
 		d->stop_line = sc->ops[kt.stop].pos.line;

@@ -41,6 +41,20 @@ struct sc_diff {
 int sc_diff_run(const struct scenario *sc, const struct sc_diff_opts *o,
 		struct sc_diff *d);
 
+/**
+ * sc_diff_compare() - compare two traces of @sc, op by op, up to the op
+ * where either machine stopped; print each difference to @out (if not
+ * NULL) under its op's line, and count them in @d.
+ * @sc: the scenario both traces ran.
+ * @m: the model's trace.
+ * @k: the kernel's trace.
+ * @out: where differences go, or NULL.
+ * @d: zeroed by the caller; ndiffs, first_line, sig, compared, and
+ *     partial/stop_line/why when an op ran on one machine only.
+ */
+void sc_diff_compare(const struct scenario *sc, const struct sc_trace *m,
+		     const struct sc_trace *k, FILE *out, struct sc_diff *d);
+
 /* "AGREE|DIFFER|PARTIAL|NOT RUN FILE (...)" and the reason, if any. */
 void sc_diff_summary(const struct scenario *sc, const struct sc_diff *d,
 		     FILE *out);

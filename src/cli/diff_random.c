@@ -18,6 +18,7 @@
  *    difference is of the same kind (op and observable) as the
  *    original's: it converges on one cause instead of wandering.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -642,8 +643,58 @@ void sc_diff_report_shrunk(const char *name, const char *text,
 	free(small);
 }
 
+/* Why scenarios were compared in part: each reason, numbers left out. */
+#define NR_REASONS	16
+
+struct reason {
+	char text[160];
+	unsigned long n;
+};
+
+static void tally(struct reason *r, const char *why)
+{
+	char key[160];
+	size_t k = 0;
+	int i;
+
+	/* "P3: mremap ...": the process does not make another reason. */
+	const char *colon = strstr(why, ": ");
+
+	if (colon && colon - why < 32 && !memchr(why, ' ', colon - why))
+		why = colon + 2;
+	for (const char *p = why; *p && k < sizeof(key) - 2; p++) {
+		if (*p == '0' && p[1] == 'x') {
+			key[k++] = 'N';
+			for (p += 2; p[1] && strchr("0123456789abcdef", p[1]);
+			     p++)
+				;
+			continue;
+		}
+		if (*p >= '0' && *p <= '9' &&
+		    (p == why || !isalnum((unsigned char)p[-1]))) {
+			key[k++] = 'N';
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			continue;
+		}
+		key[k++] = *p;
+	}
+	key[k] = '\0';
+	if (k > 110)
+		strcpy(key + 107, "...");
+	for (i = 0; i < NR_REASONS && r[i].n; i++)
+		if (!strcmp(r[i].text, key))
+			break;
+	if (i == NR_REASONS)
+		i = NR_REASONS - 1;
+	if (!r[i].n)
+		snprintf(r[i].text, sizeof(r[i].text), "%s", key);
+	r[i].n++;
+}
+
 long sc_random_diff(const struct sc_random_opts *o)
 {
+	struct reason reasons[NR_REASONS] = { { "", 0 } };
 	struct sc_diff_opts qo = { .out = o->out, .verbose = o->verbose };
 	unsigned long agree = 0, differ = 0, partial = 0, i;
 	bool migrate = can_migrate();
@@ -677,6 +728,7 @@ long sc_random_diff(const struct sc_random_opts *o)
 					      o->save_dir, o->out);
 		} else if (d.partial) {
 			partial++;
+			tally(reasons, d.why);
 			if (o->verbose)
 				fprintf(o->out, "PARTIAL %s: %s\n", name, d.why);
 		} else {
@@ -691,6 +743,9 @@ long sc_random_diff(const struct sc_random_opts *o)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	for (int k = 0; k < NR_REASONS && reasons[k].n; k++)
+		fprintf(o->out, "  compared in part: %lu x %s\n", reasons[k].n,
+			reasons[k].text);
 	fprintf(o->out, "%lu random scenario%s (seed %llu): %lu agree, %lu differ, %lu compared in part; %.1f s\n",
 		i, i == 1 ? "" : "s", (unsigned long long)o->seed, agree,
 		differ, partial, secs);

@@ -276,6 +276,8 @@ void ks_untrack_fd(int fd)
 
 /* ---- taking and giving back ------------------------------------------ */
 
+static bool said_waiting;	/* once per process is enough */
+
 static int take_lock(char *why, size_t size)
 {
 	const char *path = KS_LOCK;
@@ -301,9 +303,11 @@ static int take_lock(char *why, size_t size)
 			close(fd);
 			return -EBUSY;
 		}
-		if (!waited)
+		if (!waited && !said_waiting) {
 			fprintf(stderr, "hugewalk: waiting for another run on the kernel to finish (lock %s)\n",
 				path);
+			said_waiting = true;
+		}
 		usleep(100 * 1000);
 		waited++;
 	}

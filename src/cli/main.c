@@ -16,6 +16,7 @@
 #include <hugewalk/hugewalk.h>
 
 #include "cli/diff.h"
+#include "cli/probe.h"
 #include "cli/scenario.h"
 
 #ifndef HW_VERSION
@@ -34,6 +35,18 @@ static const char usage_text[] =
 "\n"
 "Commands:\n"
 "  run [OPTION]... FILE...  run scenario files on a fresh model machine each\n"
+"                           (or, --backend=kernel, on this machine's kernel)\n"
+"  diff [OPTION]... FILE... run each file on the model and on the running\n"
+"                           kernel and print every observable that differs\n"
+"  diff --random N [--seed S]\n"
+"                           the same for N generated scenarios; one that\n"
+"                           differs is shrunk and printed as a file\n"
+"  probe [--time S] [--only NAME]\n"
+"                           the series' reproducer on the running kernel,\n"
+"                           through each call site userspace reaches\n"
+"                           (populate, pagemap, process_vm_readv, uffd,\n"
+"                           punch): S seconds each (2), data and kernel\n"
+"                           log checked (root)\n"
 "  race [OPTION]...         explore the interleavings of each call site's\n"
 "                           race with an unshare and a free, under each\n"
 "                           policy, or of a scenario file's background ops\n"
@@ -42,6 +55,11 @@ static const char usage_text[] =
 "  help                     show this help\n"
 "\n"
 "Options of run:\n"
+"  --backend NAME  model (the default) or kernel: real system calls in one\n"
+"                  real process per scenario process, on this machine's\n"
+"                  kernel (root; the hugetlb pool is raised for the run\n"
+"                  and given back; model-only items are skipped; see\n"
+"                  docs/live.md)\n"
 "  --policy NAME   run under this policy, overriding the files' 'policy'\n"
 "                  lines (see 'hugewalk policies'; default v6.3)\n"
 "  --draw          draw the page tables (which process's PUD slots point\n"
@@ -55,6 +73,21 @@ static const char usage_text[] =
 "                  an event at 'uffd_read', an op sleeping in a userfault\n"
 "                  (default 5; then the run stops with an error)\n"
 "  -h, --help      show this help\n"
+"\n"
+"Options of diff:\n"
+"  --random N      generate N scenarios instead of reading files\n"
+"  --seed S        their seed (default 1): scenario I of seed S is the same\n"
+"                  text everywhere\n"
+"  --keep-going    go on after a scenario that differs (random)\n"
+"  --no-shrink     print a differing random scenario whole\n"
+"  --shrink        shrink differing files too\n"
+"  --save DIR      write each shrunk scenario into DIR\n"
+"  --max-pool N    the largest pool a random scenario asks for (520)\n"
+"  -q, --quiet     only the verdict lines: AGREE, DIFFER, PARTIAL (the\n"
+"                  kernel could not run it all: compared up to there, with\n"
+"                  the reason), NOT RUN (the kernel backend cannot run\n"
+"                  here, with the reason)\n"
+"  -v, --verbose   also both runs' traces\n"
 "\n"
 "run prints each file's name, one line per operation with its result, any\n"
 "failed expectation as 'FILE:LINE: expectation failed: ...' on stderr, then\n"
@@ -80,7 +113,7 @@ static const char usage_text[] =
 "  B gup_fast 0x40000000 8 => pinned=8 fast=8      # lockless walk first\n"
 "  B follow_page 0x40000000 => present=1 tag=0x11\n"
 "  B process_vm_readv A 0x40000000 8 => tag=0x11   # B reads A's pages\n"
-"  A pagemap 0x40000000 8 => present=1 exclusive=1 file=1\n"
+"  A pagemap 0x40000000 8 => present=1 exclusive=0 file=1  # table shared\n"
 "  A mincore 0x40000000 16M => resident=8\n"
 "  A folio_referenced 0x40000000 => referenced=1\n"
 "  A uffd_register 0x40000000 1G missing\n"
@@ -98,8 +131,15 @@ static const char usage_text[] =
 "  hugewalk run --policy unprotected -v examples/share.hw\n"
 "  hugewalk run examples/sites-*.hw\n"
 "  hugewalk policies\n"
+"  hugewalk run --backend=kernel examples/share.hw\n"
+"  hugewalk diff examples/*.hw\n"
+"  hugewalk diff --random 1000 --seed 7 --keep-going\n"
+"  hugewalk probe --time 10\n"
 "\n"
-"Exit status: 0 if every file passed, 1 if one failed, 2 on a usage error.\n";
+"Exit status: 0 if every file passed (diff: no difference), 1 if one\n"
+"failed (diff: differed; probe: found something), 2 on a usage error,\n"
+"3 if diff or probe could not run on the kernel at all (not root, no\n"
+"hugetlb pool, a pool that cannot grow).\n";
 
 static void usage_hint(void)
 {
@@ -451,6 +491,68 @@ bad_number:
 	return EXIT_USAGE;
 }
 
+/* ---- probe ------------------------------------------------------------- */
+
+static int cmd_probe(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "time", required_argument, NULL, 't' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct probe_opts o = { .seconds = 2, .out = stdout, .kmsg = -1 };
+	char *end;
+	int c, n;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o.seconds = strtod(optarg, &end);
+			if (end == optarg || *end || !(o.seconds >= 0.1) ||
+			    o.seconds > 600) {
+				fprintf(stderr, "hugewalk probe: --time wants seconds from 0.1 to 600, got '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (!strstr(hw_probe_names(), optarg)) {
+				fprintf(stderr, "hugewalk probe: unknown probe '%s' (%s)\n",
+					optarg, hw_probe_names());
+				return EXIT_USAGE;
+			}
+			o.only = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "hugewalk probe: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "hugewalk probe: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage_hint();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hugewalk probe: unexpected argument '%s'\n",
+			argv[optind]);
+		usage_hint();
+		return EXIT_USAGE;
+	}
+	n = hw_probe(&o);
+	if (n == -ENODEV)
+		return EXIT_NOT_RUN;
+	return n ? 1 : 0;
+}
+
 /* ---- policies ---------------------------------------------------------- */
 
 static int cmd_policies(int argc, char **argv)
@@ -526,6 +628,7 @@ static const struct command {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "diff", cmd_diff },
+	{ "probe", cmd_probe },
 	{ "race", cmd_race },
 	{ "policies", cmd_policies },
 	{ "help", cmd_help },
@@ -552,7 +655,7 @@ int main(int argc, char **argv)
 	if (cmd[0] == '-')
 		fprintf(stderr, "hugewalk: unknown option '%s'\n", cmd);
 	else
-		fprintf(stderr, "hugewalk: unknown command '%s' (commands: run, diff, race, policies, help)\n",
+		fprintf(stderr, "hugewalk: unknown command '%s' (commands: run, diff, probe, race, policies, help)\n",
 			cmd);
 	usage_hint();
 	return EXIT_USAGE;

@@ -26,6 +26,36 @@ static void set_pte_locked(pte_t *ptep, struct folio *folio, bool writable)
 }
 
 /*
+ * unmap_ref_private() - the owner of a private mapping's reservation
+ * cannot copy @folio on write for want of a free page: take the page away
+ * from every fork child that maps it (VMAs of the file at that index,
+ * private, not owners), so that the owner can write it in place.  Those
+ * VMAs are marked: their next fault gets SIGBUS ("killed due to
+ * inadequate hugepage pool").
+ * Context: mmap_lock (read) and the fault mutex; takes i_mmap_rwsem.
+ */
+static void unmap_ref_private(struct vm_area_struct *vma, struct folio *folio,
+			      unsigned long address)
+{
+	struct address_space *mapping = vma_mapping(vma);
+	unsigned long pgoff = ((address - vma->vm_start) >> PAGE_SHIFT) +
+			      vma->vm_pgoff;
+	struct vm_area_struct *iter;
+	unsigned long addr;
+
+	i_mmap_lock_write(mapping);
+	vma_interval_tree_foreach(iter, mapping, pgoff, pgoff) {
+		if (iter == vma || (iter->vm_flags & VM_MAYSHARE) ||
+		    iter->resv)
+			continue;
+		addr = iter->vm_start +
+		       ((pgoff - iter->vm_pgoff) << PAGE_SHIFT);
+		unmap_hugepage_range(iter, addr, addr + HPAGE_SIZE, folio, 0);
+	}
+	i_mmap_unlock_write(mapping);
+}
+
+/*
  * hugetlb_wp() - copy on write in a private mapping.
  * Context: ptl held, and held again on return; may drop it to allocate.
  */
@@ -36,8 +66,10 @@ static unsigned int hugetlb_wp(struct hw_mm *mm, struct vm_area_struct *vma,
 	struct hw_system *sys = mm->sys;
 	pte_t pte = huge_ptep_get(ptep);
 	struct folio *old = pfn_to_folio(sys, pte_pfn(pte)), *new;
+	bool took_back = false;
 
 	lockdep_assert_held(ptl);
+retry:
 	if (vma->vm_flags & VM_MAYSHARE) {
 		set_huge_pte_at(ptep, huge_pte_mkwrite(pte));
 		return 0;
@@ -52,6 +84,23 @@ static unsigned int hugetlb_wp(struct hw_mm *mm, struct vm_area_struct *vma,
 	spin_unlock(ptl);
 	new = alloc_hugetlb_folio(vma, address);
 	spin_lock(ptl);
+	if (!new && vma->resv && old->anon && !took_back) {
+		/*
+		 * The owner of the reservation copies an anonymous page
+		 * that a fork child maps too, and the pool is empty: the
+		 * child loses the page, and the owner keeps it (Linux's
+		 * hugetlb_wp(), cow_from_owner).  Once: if the entry changed
+		 * meanwhile, someone else resolved the fault.
+		 */
+		spin_unlock(ptl);
+		unmap_ref_private(vma, old, address);
+		folio_put(old);
+		spin_lock(ptl);
+		took_back = true;
+		if (huge_ptep_get(ptep).pte != pte.pte)
+			return 0;
+		goto retry;
+	}
 	if (!new) {
 		folio_put(old);
 		return VM_FAULT_SIGBUS;
@@ -96,6 +145,9 @@ static unsigned int hugetlb_no_page(struct hw_mm *mm,
 	struct folio *folio;
 	spinlock_t *ptl;
 
+	/* The owner took a page of this VMA back: no more faults here. */
+	if (READ_ONCE(vma->resv_unmapped))
+		return VM_FAULT_SIGBUS;
 	if (idx >= (READ_ONCE(vma->vm_file->i_size) >> HPAGE_SHIFT))
 		return VM_FAULT_SIGBUS;	/* beyond EOF */
 

@@ -128,8 +128,16 @@ static struct folio *dequeue_hugetlb_folio(struct hstate *h, bool use_reserve)
 	folio->state = FOLIO_INUSE;
 	h->free_huge_pages--;
 	if (use_reserve) {
-		BUG_ON(!h->resv_huge_pages);
-		h->resv_huge_pages--;
+		/*
+		 * The map may hold a reservation whose count has not come
+		 * back yet: its page, unmapped by the owner, is still
+		 * mapped by a fork child (restore_reserve).  The kernel's
+		 * counter wraps below zero then; the model owes it.
+		 */
+		if (h->resv_huge_pages)
+			h->resv_huge_pages--;
+		else
+			h->resv_debt++;
 		folio->restore_reserve = true;
 	}
 	atomic_set(&folio->_refcount, 1);

@@ -74,6 +74,9 @@ void __unmap_hugepage_range(struct vm_area_struct *vma, unsigned long start,
 			spin_unlock(ptl);
 			continue;
 		}
+		/* unmap_ref_private(): this VMA's later faults get SIGBUS. */
+		if (ref_folio)
+			WRITE_ONCE(vma->resv_unmapped, true);
 		huge_ptep_get_and_clear(ptep);
 		atomic_long_dec(&mm->hugetlb_usage);
 		atomic_dec(&folio->_mapcount);

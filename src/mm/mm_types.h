@@ -161,6 +161,12 @@ struct vm_area_struct {
 	/* Private VMAs: the reservation map, if this VMA owns it. */
 	struct resv_map *resv;
 	bool anon_vma;			/* holds anonymous (COW) folios */
+	/*
+	 * HPAGE_RESV_UNMAPPED: the owner of the private reservation took a
+	 * page back from this (child's) VMA to copy on write: a fault here
+	 * now gets SIGBUS rather than a page that lost the fork's data.
+	 */
+	bool resv_unmapped;
 	/* vm_userfaultfd_ctx: where its uffd faults go; mmap_lock */
 	struct hw_uffd *vm_uffd_ctx;
 	struct list_head vm_list;	/* mm->mmap, sorted: mmap_lock */

@@ -419,13 +419,24 @@ int hw_mprotect(struct hw_mm *mm, uint64_t addr, uint64_t len, int prot)
 	       vma_next(vma)->vm_start == vma->vm_end)
 		vma = vma_next(vma);
 	mapped_end = vma->vm_end < end ? vma->vm_end : end;
-	err = split_range(mm, start, mapped_end);
-	if (err)
-		goto out;
+	/*
+	 * mprotect_fixup(): a VMA whose flags stay the same is left as it
+	 * is, not split; the others are split to the range and changed.
+	 */
 	for (vma = vma_lookup(mm, start); vma && vma->vm_start < mapped_end;
 	     vma = vma_next(vma)) {
+		unsigned long s, e;
+
 		newflags = (vma->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
 			   prot_to_vm_flags(prot);
+		if (newflags == vma->vm_flags)
+			continue;
+		s = vma->vm_start > start ? vma->vm_start : start;
+		e = vma->vm_end < mapped_end ? vma->vm_end : mapped_end;
+		err = split_range(mm, s, e);
+		if (err)
+			goto out;
+		vma = vma_lookup(mm, s);
 		vma_set_flags(vma, newflags);
 		hugetlb_change_protection(vma, vma->vm_start, vma->vm_end,
 					  newflags);
@@ -586,6 +597,7 @@ struct hw_mm *hw_fork(struct hw_mm *parent, const char *name)
 		/* Only the parent owns a private mapping's reservation. */
 		new->resv = NULL;
 		new->anon_vma = false;
+		new->resv_unmapped = false;	/* hugetlb_dup_vma_private() */
 		if (hugetlb_vma_lock_alloc(new)) {
 			file_put(new->vm_file);
 			free(new);

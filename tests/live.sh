@@ -1,0 +1,234 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# TAP: the model against the running kernel.  `hugewalk diff` runs every
+# example, and a few random scenarios, on both and must find no
+# difference; `hugewalk run --backend=kernel` passes the examples the
+# kernel runs whole; the pool is given back after a run, after SIGTERM
+# and (by the next run) after SIGKILL; the mremap that would hang the
+# kernel is refused, not run; `hugewalk probe` runs clean, and finds a
+# WARNING written to the kernel log while it runs.
+#
+# The kernel backend needs root, a 2 MiB hugetlb pool and memory to grow
+# it: where it cannot run, the whole file is skipped with the reason.
+#
+# Environment: HW_LIVE_BIN, a hugewalk built without sanitizers (default
+# build/real/hugewalk: the drivers are clones of it, and a sanitizer's
+# shadow memory would sit at the scenarios' addresses); HW_EXAMPLES.
+
+cd "$(dirname "$0")/.." || exit 1
+BIN=${HW_LIVE_BIN:-build/real/hugewalk}
+HW_EXAMPLES=${HW_EXAMPLES:-$(echo examples/*.hw)}
+NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+LIMIT=60	# seconds any one command may take
+
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+diag_file() {
+	sed -e 's/^/#   /' "$1" | head -n 40
+}
+
+hw() {
+	timeout "$LIMIT" "$BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# Processes named hw:* (the drivers): how many now.
+drivers() {
+	local c k=0
+
+	for c in /proc/[0-9]*/comm; do
+		read -r name <"$c" 2>/dev/null || continue
+		case $name in hw:*) k=$((k + 1)) ;; esac
+	done
+	echo $k
+}
+
+# No more drivers than $drivers0: a killed driver's zombie may linger a
+# moment before its parent (or init) reaps it, so wait up to 5 s.
+drivers_gone() {
+	local i
+
+	for i in $(seq 50); do
+		[ "$(drivers)" -le "$drivers0" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+if [ ! -x "$BIN" ]; then
+	echo "1..0 # SKIP no hugewalk binary at $BIN"
+	exit 0
+fi
+
+# ---- can the kernel backend run here? ----------------------------------
+
+hw diff -q examples/share.hw
+if [ "$rc" -eq 3 ]; then
+	reason=$(grep -m1 '^NOT RUN' "$tmp/out" | sed -e 's/^NOT RUN[^:]*: //')
+	echo "1..0 # SKIP the kernel backend cannot run here: ${reason:-see 'hugewalk diff'}"
+	exit 0
+fi
+nr0=$(cat "$NR")
+drivers0=$(drivers)
+
+# ---- every example: no difference --------------------------------------
+
+hw diff -q $HW_EXAMPLES
+cp "$tmp/out" "$tmp/diff"
+for ex in $HW_EXAMPLES; do
+	line=$(grep -m1 -E "^(AGREE|PARTIAL|DIFFER|NOT RUN) $ex( |:)" "$tmp/diff")
+	case $line in
+	AGREE*)
+		ok "diff $ex: $line"
+		;;
+	PARTIAL*)
+		why=$(grep -A1 -F "$line" "$tmp/diff" | tail -n 1 |
+		      sed -e 's/^ *//')
+		ok "diff $ex: compared in part ($why)"
+		;;
+	*)
+		not_ok "diff $ex: ${line:-no verdict} (exit $rc)"
+		hw diff "$ex"
+		diag_file "$tmp/out"
+		;;
+	esac
+done
+
+# ---- what the kernel runs whole passes its own expectations -------------
+
+for ex in $(sed -n -e 's/^AGREE \([^ ]*\) .*/\1/p' "$tmp/diff"); do
+	hw run -q --backend=kernel "$ex"
+	if [ "$rc" -eq 0 ] && grep -q "^PASS $ex " "$tmp/out"; then
+		ok "run --backend=kernel $ex"
+	else
+		not_ok "run --backend=kernel $ex (exit $rc)"
+		diag_file "$tmp/out"
+		diag_file "$tmp/err"
+	fi
+done
+
+# ---- random scenarios ---------------------------------------------------
+
+hw diff --random 20 --seed 1
+if [ "$rc" -eq 0 ] && grep -q "^20 random scenarios (seed 1): .* 0 differ" "$tmp/out"; then
+	ok "diff --random 20: $(tail -n 1 "$tmp/out")"
+else
+	not_ok "diff --random 20 (exit $rc)"
+	diag_file "$tmp/out"
+fi
+
+# ---- the mremap that would hang the kernel is not run --------------------
+
+printf '%s\n' 'pool 4' 'memfd f' 'ftruncate f 1G' 'spawn A' \
+	'A mmap 0x40000000 1G rw shared,noreserve f 0' \
+	'A write 0x40000000 tag=1' \
+	'A mremap 0x40000000 1G 1G 0x80000000' >"$tmp/hang.hw"
+hw run -q --backend=kernel "$tmp/hang.hw"
+if [ "$rc" -eq 1 ] && grep -q "would hang the running kernel" "$tmp/err" &&
+   grep -q "stopped at line 7" "$tmp/out"; then
+	ok "an mremap that would hang the kernel is refused"
+else
+	not_ok "an mremap that would hang the kernel is refused (exit $rc)"
+	diag_file "$tmp/out"
+	diag_file "$tmp/err"
+fi
+
+# ---- the live race probe ---------------------------------------------------
+
+hw probe --time 0.3
+if [ "$rc" -eq 0 ] && grep -q "^CLEAN: 0 probes found something" "$tmp/out" &&
+   [ "$(grep -c 'clean: data intact' "$tmp/out")" -eq 5 ]; then
+	ok "probe: 5 probes, clean"
+else
+	not_ok "probe (exit $rc)"
+	diag_file "$tmp/out"
+fi
+
+# A line in the kernel log during a probe is found and shown.
+(sleep 0.2; echo "hugewalk-live.sh: WARNING: written to test the probe" \
+	>/dev/kmsg) &
+hw probe --only populate --time 0.6
+wait
+if [ "$rc" -eq 1 ] &&
+   grep -q "kernel: hugewalk-live.sh: WARNING: written to test" "$tmp/out"; then
+	ok "probe: a WARNING in the kernel log is found"
+else
+	not_ok "probe: a WARNING in the kernel log is found (exit $rc)"
+	diag_file "$tmp/out"
+fi
+
+# ---- the pool is given back ---------------------------------------------
+
+if [ "$(cat "$NR")" = "$nr0" ] && drivers_gone; then
+	ok "nr_hugepages is back to $nr0, no driver left"
+else
+	not_ok "nr_hugepages $(cat "$NR"), was $nr0; drivers $(drivers), were $drivers0"
+fi
+
+# SIGTERM in the middle of a run: the handler kills the drivers and
+# writes the pool back before the process dies of the signal.
+"$BIN" diff -q --random 100000 --seed 3 --keep-going >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+sleep 0.2
+if [ "$st" -eq 143 ] && [ "$(cat "$NR")" = "$nr0" ] &&
+   drivers_gone; then
+	ok "SIGTERM: pool back to $nr0, drivers gone"
+else
+	not_ok "SIGTERM: status $st, nr_hugepages $(cat "$NR") (was $nr0), drivers $(drivers) (were $drivers0)"
+fi
+
+# SIGKILL: nothing runs in the process; its drivers see their socket
+# close and exit, and the next run restores the pool from the state file.
+"$BIN" diff -q --random 100000 --seed 4 --keep-going >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.5
+hw diff -q examples/share.hw
+if [ "$rc" -eq 0 ] && [ "$(cat "$NR")" = "$nr0" ] &&
+   drivers_gone; then
+	ok "SIGKILL: the next run gives the pool back ($(grep -c restored "$tmp/err") restore)"
+else
+	not_ok "SIGKILL: exit $rc, nr_hugepages $(cat "$NR") (was $nr0), drivers $(drivers) (were $drivers0)"
+	diag_file "$tmp/err"
+fi
+
+# ---- and says why where it cannot run ------------------------------------
+
+if command -v setpriv >/dev/null 2>&1; then
+	timeout "$LIMIT" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$BIN" diff -q examples/share.hw >"$tmp/out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 3 ] && grep -q "^NOT RUN: .*needs root" "$tmp/out"; then
+		ok "not root: $(head -n 1 "$tmp/out")"
+	else
+		not_ok "not root: exit $rc"
+		diag_file "$tmp/out"
+	fi
+else
+	ok "# SKIP not root: no setpriv here"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

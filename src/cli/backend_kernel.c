@@ -62,7 +62,7 @@ struct kernel {
 	struct kproc *proc;	/* by name index */
 	int *fd;		/* memfds by name index, -1 if none */
 	FILE *report;
-	char diverged[512];	/* why the scenario stopped being run as is */
+	char diverged[512];	/* why the scenario cannot go on as is */
 	int nodes[KB_MAX_NODES];
 	int nnodes;
 };

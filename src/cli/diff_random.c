@@ -53,7 +53,7 @@ struct gen {
 	size_t len, cap;
 	bool oom;
 	bool big;		/* a pool that holds 1 GiB reservations */
-	bool migrate;		/* move_pages can migrate on this machine */
+	bool migrate;		/* move_pages can migrate here */
 	int nprocs, nfiles;
 	struct gproc procs[G_MAX_PROCS];
 	bool file_open[2];

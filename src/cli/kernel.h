@@ -60,7 +60,7 @@ struct kd_req {
 	int32_t advice;
 	int32_t node;		/* KD_MOVE_PAGES: the target node */
 	int32_t pid;		/* KD_PVM_READV: the process read */
-	uint32_t count;		/* KD_PVM_READV: pages, at most KD_MAX_PAGES */
+	uint32_t count;		/* KD_PVM_READV: pages, <= KD_MAX_PAGES */
 	char name[32];		/* KD_FORK: the child's name */
 };
 
@@ -82,7 +82,7 @@ struct kd_resp {
 
 /* Why a driver refused an op (kd_resp.conflict); msg says more. */
 enum {
-	KD_CONFLICT_ADDR = 1,	/* the range overlaps the driver's memory */
+	KD_CONFLICT_ADDR = 1,	/* the range overlaps the driver's own */
 	KD_CONFLICT_HANG,	/* the kernel would hang in it */
 };
 

@@ -76,7 +76,7 @@
 
 static struct kd_state {
 	char altstack[64 << 10];	/* where SIGSEGV/SIGBUS are handled */
-	char maps[64 << 10];		/* /proc/self/maps, read in pieces */
+	char maps[64 << 10];		/* /proc/self/maps, in pieces */
 	unsigned char vec[(1 << 30) / 4096];	/* mincore() of 1 GiB */
 	uint64_t tags[KD_MAX_PAGES];	/* process_vm_readv()'s buffer */
 	struct iovec liov[KD_MAX_PAGES], riov[KD_MAX_PAGES];
@@ -88,7 +88,7 @@ static struct kd_state {
 	volatile uint64_t sig_addr;
 	uint64_t faults;		/* since this process began */
 	char *stack;			/* the stack this driver runs on */
-	int uffd;			/* one userfaultfd per process, or -1 */
+	int uffd;			/* the process's userfaultfd, or -1 */
 	/* Handed from parent to child across clone(). */
 	int child_sock;
 	char *child_stack;
@@ -377,7 +377,8 @@ static bool kd_mremap_hangs(uint64_t old, uint64_t len, uint64_t new_len,
 				 (unsigned long long)old,
 				 (unsigned long long)dst,
 				 (unsigned long long)(old + off),
-				 (unsigned long long)((dst + off) & ~(pud - 1)));
+				 (unsigned long long)((dst + off) &
+						      ~(pud - 1)));
 			hang = true;
 		}
 	}
@@ -585,14 +586,16 @@ static bool kd_check(uint64_t a, uint64_t len)
 KD_FN static void kd_serve(struct kd_req *q, int fd)
 {
 	struct kd_resp *r = &kd.resp;
+	void *a = (void *)(uintptr_t)q->addr;
 	void *p;
 
 	switch (q->op) {
 	case KD_MMAP:
 		if (!kd_check(q->addr, q->len))
 			break;
-		p = (void *)KD_WINDOW(mmap((void *)(uintptr_t)q->addr, q->len, q->prot,
-				   q->flags | MAP_FIXED_NOREPLACE, fd, q->off));
+		p = (void *)KD_WINDOW(mmap(a, q->len, q->prot,
+					   q->flags | MAP_FIXED_NOREPLACE, fd,
+					   q->off));
 		if (p == MAP_FAILED) {
 			r->ret = -errno;
 		} else if ((uintptr_t)p != q->addr) {
@@ -603,18 +606,17 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 		break;
 	case KD_MUNMAP:
 		if (kd_check(q->addr, q->len))
-			r->ret = kd_err(KD_WINDOW(munmap((void *)(uintptr_t)q->addr,
-							 q->len)));
+			r->ret = kd_err(KD_WINDOW(munmap(a, q->len)));
 		break;
 	case KD_MPROTECT:
 		if (kd_check(q->addr, q->len))
-			r->ret = kd_err(KD_WINDOW(mprotect((void *)(uintptr_t)q->addr,
-							   q->len, q->prot)));
+			r->ret = kd_err(KD_WINDOW(mprotect(a, q->len,
+							   q->prot)));
 		break;
 	case KD_MADVISE:
 		if (kd_check(q->addr, q->len))
-			r->ret = kd_err(KD_WINDOW(madvise((void *)(uintptr_t)q->addr,
-							  q->len, q->advice)));
+			r->ret = kd_err(KD_WINDOW(madvise(a, q->len,
+							  q->advice)));
 		break;
 	case KD_MREMAP:
 		if (!kd_check(q->addr, q->len) ||
@@ -626,9 +628,9 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 			r->ret = -EDEADLK;
 			break;
 		}
-		p = (void *)KD_WINDOW(mremap((void *)(uintptr_t)q->addr, q->len,
-				     q->new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				     (void *)(uintptr_t)q->new_addr));
+		p = (void *)KD_WINDOW(mremap(a, q->len, q->new_len,
+					     MREMAP_MAYMOVE | MREMAP_FIXED,
+					     (void *)(uintptr_t)q->new_addr));
 		r->ret = p == MAP_FAILED ? -errno : 0;
 		break;
 	case KD_UFFD_WP:

@@ -391,7 +391,7 @@ bool sc_kernel_available(char *why, size_t size)
 
 int ks_acquire(char *why, size_t size)
 {
-	unsigned long nr, over, now, total, free, rsvd;
+	unsigned long nr, over, surplus, now, total, free, rsvd;
 	int err;
 
 	if (ks.held)
@@ -405,12 +405,18 @@ int ks_acquire(char *why, size_t size)
 	err = check_machine(why, size);
 	if (err)
 		goto out_unlock;
-	err = read_ulong(KS_NR, &nr) ?: read_ulong(KS_OVER, &over);
+	err = read_ulong(KS_NR, &nr) ?: read_ulong(KS_OVER, &over) ?:
+	      read_ulong(KS_HSTATE "/surplus_hugepages", &surplus);
 	if (err) {
 		why_set(why, size, "cannot read %s", KS_NR);
 		goto out_unlock;
 	}
-	err = save_state(nr, over);
+	/*
+	 * nr_hugepages reads the whole pool, surplus pages included; what
+	 * was set, and what goes back, is the persistent part.  Pages in
+	 * use then beyond it become surplus again, freed with their user.
+	 */
+	err = save_state(nr - (surplus <= nr ? surplus : nr), over);
 	if (err) {
 		why_set(why, size, "cannot write %s: %s", ks.state,
 			strerror(-err));

@@ -64,7 +64,7 @@
 #define MADV_POPULATE_WRITE	23
 #endif
 
-#define PROBE_ADDR	(1ULL << 30)	/* 1 GiB-aligned, in every process */
+#define PROBE_ADDR	(1ULL << 30)	/* 1 GiB-aligned, in each process */
 #define PROBE_LEN	(1ULL << 30)
 #define PROBE_PAGES	8		/* huge pages touched */
 #define PROBE_TAG	0x5eed0000ULL
@@ -400,7 +400,7 @@ static void run_walker(struct probe_ctx *c)
 		close(pm);
 }
 
-/* ---- the controller -------------------------------------------------------- */
+/* ---- the controller ------------------------------------------------ */
 
 static pid_t start(struct probe_ctx *c, void (*fn)(struct probe_ctx *),
 		   bool map)

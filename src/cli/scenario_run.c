@@ -210,6 +210,16 @@ static void run_call(struct runner *r, const struct sc_op *op)
 		r->cur->measured = measured;
 		r->cur->faults = n;
 	}
+	/*
+	 * The machine could not run this op as written (check_diverged()
+	 * says why, and the run stops): its result says nothing about the
+	 * scenario's expectations.
+	 */
+	if (r->be->diverged && r->be->diverged(r->m)) {
+		sc_note(r, "%s, and the run stops here",
+			sc_outcome(ret, false, b, sizeof(b)));
+		return;
+	}
 	sc_note(r, "%s", sc_outcome(ret, false, b, sizeof(b)));
 	if (measured && (n || sc_find_check(op, SC_KEY_FAULTS)))
 		sc_note(r, ", %lu fault%s", n, n == 1 ? "" : "s");

@@ -157,6 +157,13 @@ static unsigned int hugetlb_no_page(struct hw_mm *mm,
 		if (userfaultfd_missing(vma))
 			return hugetlb_handle_userfault(vma, address, idx,
 							flags);
+		/*
+		 * vmf_anon_prepare(): a private VMA gets its anon_vma before
+		 * the allocation, which may fail; fork copies the tables of
+		 * a VMA that has one, page-cache entries and all.
+		 */
+		if (!shared)
+			vma->anon_vma = true;
 		folio = alloc_hugetlb_folio(vma, address);
 		if (!folio)
 			return VM_FAULT_SIGBUS;

@@ -1031,7 +1031,13 @@ out_unlock:
  * HUGETLBFS_MAXBYTES; -ENOSPC when the pool is exhausted (pages
  * allocated so far stay, the size is not changed).
  */
-int hw_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len)
+/*
+ * vfs_fallocate() on @file; @by_fd: reached through a descriptor, which
+ * must still be open (fallocate(2)), rather than through a mapping's
+ * file reference (MADV_REMOVE), which keeps the file open itself.
+ */
+static int do_fallocate(struct hw_file *file, int mode, uint64_t off,
+			uint64_t len, bool by_fd)
 {
 	unsigned long start, end;
 	int err;
@@ -1043,7 +1049,7 @@ int hw_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len)
 		return -EOPNOTSUPP;
 	if ((mode & HW_FALLOC_PUNCH_HOLE) && !(mode & HW_FALLOC_KEEP_SIZE))
 		return -EOPNOTSUPP;
-	if (!READ_ONCE(file->open))
+	if (by_fd && !READ_ONCE(file->open))
 		return -EBADF;
 	if (off + len > INT64_MAX || off + len > HUGETLBFS_MAXBYTES)
 		return -EFBIG;
@@ -1060,4 +1066,21 @@ int hw_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len)
 		WRITE_ONCE(file->i_size, off + len);
 	inode_unlock(file);
 	return err;
+}
+
+int hw_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len)
+{
+	return do_fallocate(file, mode, off, len, true);
+}
+
+/**
+ * vfs_fallocate() - fallocate of @file through a reference to it (a
+ * mapping's: MADV_REMOVE), which works whether or not its descriptor is
+ * still open.
+ * Context: as hw_fallocate().
+ * Return: as hw_fallocate(), never -EBADF.
+ */
+int vfs_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len)
+{
+	return do_fallocate(file, mode, off, len, false);
 }

@@ -168,6 +168,7 @@ void i_mmap_assert_locked(struct address_space *mapping);
 /* Context: i_mmap_rwsem (write). */
 void vma_interval_tree_insert(struct vm_area_struct *vma,
 			      struct address_space *mapping);
+int vfs_fallocate(struct hw_file *file, int mode, uint64_t off, uint64_t len);
 void vma_interval_tree_insert_after(struct vm_area_struct *vma,
 				    struct vm_area_struct *prev,
 				    struct address_space *mapping);

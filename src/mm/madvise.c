@@ -86,9 +86,10 @@ static int madvise_remove(struct hw_mm *mm, unsigned long start,
 		file_get(file);
 		/* The punch takes i_rwsem, which nests outside mmap_lock. */
 		up_read(&mm->mmap_lock);
-		err = hw_fallocate(file,
-				   HW_FALLOC_PUNCH_HOLE | HW_FALLOC_KEEP_SIZE,
-				   offset, e - s);
+		/* vfs_fallocate(): the VMA's file, open or not by an fd. */
+		err = vfs_fallocate(file,
+				    HW_FALLOC_PUNCH_HOLE | HW_FALLOC_KEEP_SIZE,
+				    offset, e - s);
 		file_put(file);
 		if (err)
 			return err;

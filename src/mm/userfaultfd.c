@@ -683,11 +683,23 @@ int hw_uffd_register_wp(struct hw_mm *mm, uint64_t addr, uint64_t len)
 	vma = find_vma(mm, start);
 	if (!vma || vma->vm_start >= end)
 		goto out;
-	err = split_range(mm, start, end);
-	if (err)
-		goto out;
+	err = 0;
+	/*
+	 * A VMA already registered for write-protect is skipped, unsplit;
+	 * the others are split to the range.
+	 */
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(vma)) {
+		unsigned long s, e;
+
+		if (vma->vm_flags & VM_UFFD_WP)
+			continue;
+		s = vma->vm_start > start ? vma->vm_start : start;
+		e = vma->vm_end < end ? vma->vm_end : end;
+		err = split_range(mm, s, e);
+		if (err)
+			goto out;
+		vma = vma_lookup(mm, s);
 		i_mmap_lock_write(vma_mapping(vma));
 		WRITE_ONCE(vma->vm_flags, vma->vm_flags | VM_UFFD_WP);
 		i_mmap_unlock_write(vma_mapping(vma));

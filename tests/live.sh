@@ -123,6 +123,54 @@ for ex in $(sed -n -e 's/^AGREE \([^ ]*\) .*/\1/p' "$tmp/diff"); do
 	fi
 done
 
+# ---- userfaultfd MISSING mode, in the foreground -------------------------
+
+# The monitor's ops on the kernel: UFFDIO_COPY into a page nobody
+# faulted yet, the shared table that shows it to B without a fault,
+# EEXIST, UFFDIO_WAKE, a nonblocking read, unregister and close.  (An
+# access that sleeps in a userfault needs a background op, which this
+# backend does not run.)
+cat >"$tmp/uffd.hw" <<'EOS'
+pool 520
+memfd f
+ftruncate f 1G
+spawn A
+spawn B
+A mmap 0x40000000 1G rw shared f 0
+B mmap 0x40000000 1G rw shared f 0
+A write 0x40000000 tag=0x11 => faults=1
+B read 0x40000000 => faults=1 tag=0x11
+A uffd_register 0x40000000 1G missing
+A uffd_read nonblock => EAGAIN
+A uffd_copy 0x40200000 tag=0x22 => faults=0
+B read 0x40200000 => tag=0x22 faults=0
+A read 0x40200000 => tag=0x22 faults=0
+A uffd_copy 0x40200000 tag=1 => EEXIST
+A uffd_copy 0x40400000 tag=0x33 dontwake
+A uffd_wake 0x40400000 2M
+A uffd_unregister 0x40000000 1G
+A read 0x40600000 => tag=0 faults=1
+A uffd_close
+A uffd_close => EBADF
+A uffd_read nonblock => EBADF
+check
+EOS
+hw diff "$tmp/uffd.hw"
+if [ "$rc" -eq 0 ] && grep -q "^AGREE " "$tmp/out"; then
+	ok "diff of userfaultfd MISSING ops: $(grep '^AGREE ' "$tmp/out")"
+else
+	not_ok "diff of userfaultfd MISSING ops (exit $rc)"
+	diag_file "$tmp/out"
+fi
+hw run -q --backend=kernel "$tmp/uffd.hw"
+if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
+	ok "run --backend=kernel of userfaultfd MISSING ops"
+else
+	not_ok "run --backend=kernel of userfaultfd MISSING ops (exit $rc)"
+	diag_file "$tmp/out"
+	diag_file "$tmp/err"
+fi
+
 # ---- random scenarios ---------------------------------------------------
 
 hw diff --random 20 --seed 1

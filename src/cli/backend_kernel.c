@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -484,6 +485,73 @@ static int kernel_uffd_wp(void *be, int proc, uint64_t addr, uint64_t len)
 	return kop(be, proc, &q, -1, &r);
 }
 
+/* ---- userfaultfd in MISSING mode --------------------------------------- */
+
+static int kernel_uffd_register(void *be, int proc, uint64_t addr,
+				uint64_t len, unsigned int opts)
+{
+	struct kd_req q = {
+		.op = KD_UFFD_REGISTER, .addr = addr, .len = len,
+		.flags = opts & SC_OPT_MISSING ?
+			 UFFDIO_REGISTER_MODE_MISSING : 0,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_uffd_unregister(void *be, int proc, uint64_t addr,
+				  uint64_t len)
+{
+	struct kd_req q = {
+		.op = KD_UFFD_UNREGISTER, .addr = addr, .len = len,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+/* Never blocks: the executor polls (scenario_exec.c). */
+static int kernel_uffd_read(void *be, int proc, struct sc_uffd_msg *msg)
+{
+	struct kd_req q = { .op = KD_UFFD_READ };
+	struct kd_resp r;
+	int ret;
+
+	ret = kop(be, proc, &q, -1, &r);
+	if (!ret)
+		*msg = (struct sc_uffd_msg){ r.tag, r.count != 0 };
+	return ret;
+}
+
+static int kernel_uffd_copy(void *be, int proc, uint64_t addr, uint64_t tag,
+			    unsigned int opts)
+{
+	struct kd_req q = {
+		.op = KD_UFFD_COPY, .addr = addr, .tag = tag,
+		.flags = opts & SC_OPT_DONTWAKE ? UFFDIO_COPY_MODE_DONTWAKE : 0,
+	};
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_uffd_wake(void *be, int proc, uint64_t addr, uint64_t len)
+{
+	struct kd_req q = { .op = KD_UFFD_WAKE, .addr = addr, .len = len };
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
+static int kernel_uffd_close(void *be, int proc)
+{
+	struct kd_req q = { .op = KD_UFFD_CLOSE };
+	struct kd_resp r;
+
+	return kop(be, proc, &q, -1, &r);
+}
+
 /*
  * move_pages(2) of one page to another node.  With one node there is no
  * other: the call is made to the page's own node, which the kernel
@@ -682,6 +750,12 @@ const struct sc_backend sc_kernel_backend = {
 	.madvise = kernel_madvise,
 	.mremap = kernel_mremap,
 	.uffd_wp = kernel_uffd_wp,
+	.uffd_register = kernel_uffd_register,
+	.uffd_unregister = kernel_uffd_unregister,
+	.uffd_read = kernel_uffd_read,
+	.uffd_copy = kernel_uffd_copy,
+	.uffd_wake = kernel_uffd_wake,
+	.uffd_close = kernel_uffd_close,
 	.move_pages = kernel_move_pages,
 	.access = kernel_access,
 	.process_vm_readv = kernel_process_vm_readv,

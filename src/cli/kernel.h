@@ -38,6 +38,12 @@ enum kd_op {
 	KD_FAULTS,	/* faults counted since the process began */
 	KD_MINCORE,	/* one summary byte per huge page */
 	KD_PVM_READV,	/* process_vm_readv() of another driver's tags */
+	KD_UFFD_REGISTER,	/* flags: UFFDIO_REGISTER_MODE_* */
+	KD_UFFD_UNREGISTER,
+	KD_UFFD_READ,	/* never blocks: tag = address, count = write */
+	KD_UFFD_COPY,	/* flags: UFFDIO_COPY_MODE_* */
+	KD_UFFD_WAKE,
+	KD_UFFD_CLOSE,
 };
 
 /* What a response carries at most: 1 GiB of huge pages. */

@@ -453,27 +453,113 @@ KD_FN static int kd_access(uint64_t addr, bool write, uint64_t *tag)
 	return sig;
 }
 
-KD_FN static int kd_uffd_wp(uint64_t addr, uint64_t len)
+/*
+ * The process's userfaultfd, opened by its first registration: kernel
+ * faults too (GUP, process_vm_readv) when the caller may have them (root,
+ * or vm.unprivileged_userfaultfd), user faults only otherwise.
+ */
+static int kd_uffd_open(bool *opened)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int flags = O_CLOEXEC | O_NONBLOCK;
+
+	*opened = false;
+	if (kd.uffd >= 0)
+		return 0;
+	kd.uffd = (int)syscall(SYS_userfaultfd, flags);
+	if (kd.uffd < 0 && errno == EPERM)
+		kd.uffd = (int)syscall(SYS_userfaultfd,
+				       flags | UFFD_USER_MODE_ONLY);
+	if (kd.uffd < 0)
+		return -errno;
+	if (ioctl(kd.uffd, UFFDIO_API, &api)) {
+		int err = -errno;
+
+		close(kd.uffd);
+		kd.uffd = -1;
+		return err;
+	}
+	*opened = true;
+	return 0;
+}
+
+KD_FN static int kd_uffd_register(uint64_t addr, uint64_t len, int mode)
 {
 	struct uffdio_register reg = {
 		.range = { .start = addr, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
+		.mode = (uint64_t)mode,
 	};
-	struct uffdio_api api = { .api = UFFD_API };
+	bool opened;
+	int err = kd_uffd_open(&opened);
 
-	if (kd.uffd < 0) {
-		kd.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-		if (kd.uffd < 0)
-			return -errno;
-		if (ioctl(kd.uffd, UFFDIO_API, &api)) {
-			int err = -errno;
-
-			close(kd.uffd);
-			kd.uffd = -1;
-			return err;
-		}
+	if (err)
+		return err;
+	err = kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_REGISTER, &reg)));
+	if (err && opened) {
+		/* As if the program had closed it again (as the model). */
+		close(kd.uffd);
+		kd.uffd = -1;
 	}
-	return kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_REGISTER, &reg)));
+	return err;
+}
+
+KD_FN static int kd_uffd_wp(uint64_t addr, uint64_t len)
+{
+	return kd_uffd_register(addr, len, UFFDIO_REGISTER_MODE_WP);
+}
+
+/* One queued event, without blocking: -EAGAIN when there is none. */
+static int kd_uffd_read(void)
+{
+	struct uffd_msg msg;
+	ssize_t n;
+
+	if (kd.uffd < 0)
+		return -EBADF;
+	do {
+		n = read(kd.uffd, &msg, sizeof(msg));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
+		return -EPROTO;
+	kd.resp.tag = msg.arg.pagefault.address & ~(KS_HPAGE - 1);
+	kd.resp.count = !!(msg.arg.pagefault.flags &
+			   UFFD_PAGEFAULT_FLAG_WRITE);
+	return 0;
+}
+
+/* UFFDIO_COPY of a huge page whose first word is @tag. */
+static int kd_uffd_copy(uint64_t addr, uint64_t tag, int mode)
+{
+	struct uffdio_copy copy = {
+		.dst = addr, .len = KS_HPAGE, .mode = (uint64_t)mode,
+	};
+	void *src;
+	int err;
+
+	if (kd.uffd < 0)
+		return -EBADF;
+	/* Populated: the copy's window must not count faults on it. */
+	src = mmap(NULL, KS_HPAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (src == MAP_FAILED)
+		return -errno;
+	memcpy(src, &tag, sizeof(tag));
+	copy.src = (uintptr_t)src;
+	err = kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_COPY, &copy)));
+	munmap(src, KS_HPAGE);
+	return err;
+}
+
+/* UFFDIO_UNREGISTER or UFFDIO_WAKE of a range. */
+static int kd_uffd_range(unsigned long cmd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range range = { .start = addr, .len = len };
+
+	if (kd.uffd < 0)
+		return -EBADF;
+	return kd_err(KD_WINDOW(ioctl(kd.uffd, cmd, &range)));
 }
 
 KD_FN static int kd_move_pages(uint64_t addr, int node)
@@ -657,6 +743,34 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 		break;
 	case KD_PVM_READV:
 		r->ret = kd_pvm_readv(q->pid, q->addr, q->count);
+		break;
+	case KD_UFFD_REGISTER:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_uffd_register(q->addr, q->len, q->flags);
+		break;
+	case KD_UFFD_UNREGISTER:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_uffd_range(UFFDIO_UNREGISTER, q->addr,
+					       q->len);
+		break;
+	case KD_UFFD_READ:
+		r->ret = kd_uffd_read();
+		break;
+	case KD_UFFD_COPY:
+		if (kd_check(q->addr, KS_HPAGE))
+			r->ret = kd_uffd_copy(q->addr, q->tag, q->flags);
+		break;
+	case KD_UFFD_WAKE:
+		if (kd_check(q->addr, q->len))
+			r->ret = kd_uffd_range(UFFDIO_WAKE, q->addr, q->len);
+		break;
+	case KD_UFFD_CLOSE:
+		if (kd.uffd < 0) {
+			r->ret = -EBADF;
+			break;
+		}
+		close(kd.uffd);
+		kd.uffd = -1;
 		break;
 	default:
 		r->ret = -EINVAL;

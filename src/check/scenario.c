@@ -188,19 +188,14 @@ static void exec_uffd_read(struct runner *r, const struct sc_op *op,
 /* The accesses, call sites, userfaultfd ops, and any background op. */
 static void run_exec(struct runner *r, const struct sc_op *op)
 {
-	int subject = sc_fault_subject(op);
 	struct sc_exec x = { 0 };
-	unsigned long f1;
 
-	x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &x.f0);
+	sc_faults_begin(r, op, &x);
 	if (op->kind == SC_UFFD_READ && !(op->opts & SC_OPT_NONBLOCK))
 		exec_uffd_read(r, op, &x);
 	else
 		sc_exec_op(r, op, &x);
-	if (x.measured)
-		x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &f1);
-	if (x.measured)
-		x.faults = f1 - x.f0;
+	sc_faults_end(r, op, &x);
 	if (!x.ran)
 		x.ret = -ENOSYS;
 	sc_report_exec(r, op, &x);

@@ -123,7 +123,6 @@ static void *job_main(void *arg)
 	struct runner *r = j->r;
 	const struct sc_op *op = j->op;
 	char name[64];
-	unsigned long f1;
 	int ret;
 
 	snprintf(name, sizeof(name), "%s@%d", sc_proc_name(r, op->proc),
@@ -134,11 +133,7 @@ static void *job_main(void *arg)
 		j->x.ret = ret;
 	} else {
 		sc_exec_op(r, op, &j->x);
-		if (j->x.measured)
-			j->x.measured = !sc_stat_of(r, sc_fault_subject(op),
-						    SC_KEY_FAULTS, &f1);
-		if (j->x.measured)
-			j->x.faults = f1 - j->x.f0;
+		sc_faults_end(r, op, &j->x);
 		r->be->thread_exit(r->m);
 	}
 	pthread_mutex_lock(&r->job_lock);
@@ -160,8 +155,7 @@ static int job_start(struct runner *r, const struct sc_op *op,
 	j->r = r;
 	j->op = op;
 	/* Counted from here: the faults of whatever runs meanwhile too. */
-	j->x.measured = !sc_stat_of(r, sc_fault_subject(op), SC_KEY_FAULTS,
-				    &j->x.f0);
+	sc_faults_begin(r, op, &j->x);
 	ret = pthread_create(&j->thread, NULL, job_main, j);
 	if (ret) {
 		free(j);

@@ -422,3 +422,27 @@ int sc_call_syscall(struct runner *r, const struct sc_op *op,
 		return -EINVAL;
 	}
 }
+
+/*
+ * sc_faults_begin()/sc_faults_end() - measure the faults @op causes in
+ * the process it faults in, around its execution (which may run on
+ * another thread than the begin).
+ */
+void sc_faults_begin(struct runner *r, const struct sc_op *op,
+		     struct sc_exec *x)
+{
+	x->measured = !sc_stat_of(r, sc_fault_subject(op), SC_KEY_FAULTS,
+				  &x->f0);
+}
+
+void sc_faults_end(struct runner *r, const struct sc_op *op,
+		   struct sc_exec *x)
+{
+	unsigned long f1;
+
+	if (x->measured)
+		x->measured = !sc_stat_of(r, sc_fault_subject(op),
+					  SC_KEY_FAULTS, &f1);
+	if (x->measured)
+		x->faults = f1 - x->f0;
+}

@@ -137,9 +137,7 @@ static void run_model_only(struct runner *r, const struct sc_op *op)
  */
 static void run_exec(struct runner *r, const struct sc_op *op)
 {
-	int subject = sc_fault_subject(op);
 	struct sc_exec x = { 0 };
-	unsigned long f1 = 0;
 
 	if ((optional_kind(op->kind) && !sc_has_hook(r->be, op->kind)) ||
 	    (op->background && !sc_on_thread(r, op))) {
@@ -152,12 +150,9 @@ static void run_exec(struct runner *r, const struct sc_op *op)
 		sc_run_on_thread(r, op);
 		return;
 	}
-	x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &x.f0);
+	sc_faults_begin(r, op, &x);
 	sc_exec_op(r, op, &x);
-	if (x.measured)
-		x.measured = !sc_stat_of(r, subject, SC_KEY_FAULTS, &f1);
-	if (x.measured)
-		x.faults = f1 - x.f0;
+	sc_faults_end(r, op, &x);
 	if (!x.ran)
 		x.ret = -ENOSYS;
 	if (r->cur) {

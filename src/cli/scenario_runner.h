@@ -105,6 +105,10 @@ bool sc_has_hook(const struct sc_backend *be, enum sc_kind kind);
 bool sc_is_exec_kind(enum sc_kind kind);
 int sc_fault_subject(const struct sc_op *op);
 void sc_exec_op(struct runner *r, const struct sc_op *op, struct sc_exec *x);
+void sc_faults_begin(struct runner *r, const struct sc_op *op,
+		     struct sc_exec *x);
+void sc_faults_end(struct runner *r, const struct sc_op *op,
+		   struct sc_exec *x);
 void sc_report_exec(struct runner *r, const struct sc_op *op,
 		    struct sc_exec *x);
 

@@ -21,23 +21,11 @@
 
 #include <hugewalk/hugewalk.h>
 
+#include "bench.h"
+
 #define G	(1ULL << 30)
 #define HP	(2ULL << 20)
 #define ROUNDS	40
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed\n", what);
-	exit(1);
-}
 
 struct result {
 	const char *policy;

@@ -21,6 +21,8 @@
 
 #include <hugewalk/hugewalk.h>
 
+#include "bench.h"
+
 #define G		(1ULL << 30)
 #define HP		(2ULL << 20)
 #define PAGES		64		/* pages the walkers touch */
@@ -46,20 +48,6 @@ struct arg {
 	struct run *r;
 	int id;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s failed\n", what);
-	exit(1);
-}
 
 static void walk_once(struct run *r, unsigned long i)
 {

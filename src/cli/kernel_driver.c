@@ -166,6 +166,48 @@ static void kd_warm_up(void)
 }
 
 /*
+ * kd_maps_foreach() - call @fn on each line of /proc/self/maps, read in
+ * pieces through kd.maps (no allocation), until @fn returns false.
+ * Return: 0, or -1 if the file cannot be opened.
+ */
+KD_FN static int kd_maps_foreach(bool (*fn)(char *line, void *arg),
+				 void *arg)
+{
+	char *line, *end;
+	bool more = true;
+	size_t have = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (more) {
+		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		kd.maps[have] = '\0';
+		line = kd.maps;
+		while (more && (end = strchr(line, '\n'))) {
+			*end = '\0';
+			more = fn(line, arg);
+			line = end + 1;
+		}
+		have = strlen(line);
+		memmove(kd.maps, line, have);
+	}
+	close(fd);
+	return 0;
+}
+
+KD_FN static bool kd_prefault_each(char *line, void *tp)
+{
+	kd_prefault_line(line, *(uintptr_t *)tp);
+	return true;
+}
+
+/*
  * Make every page a window may touch present: the kd state and the stack
  * (written, to break copy-on-write), the private data of the binary and
  * of libc, and the driver's file mappings (read).
@@ -173,78 +215,44 @@ static void kd_warm_up(void)
 KD_FN static void kd_prefault(void)
 {
 	uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
-	char *line, *end;
-	ssize_t n;
-	size_t have = 0;
-	int fd;
 
 	errno = errno;
 	kd_touch(&kd, sizeof(kd));
 	kd_touch(kd.stack, KD_STACK_SIZE);
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (;;) {
-		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		kd.maps[have] = '\0';
-		line = kd.maps;
-		while ((end = strchr(line, '\n'))) {
-			*end = '\0';
-			kd_prefault_line(line, tp);
-			line = end + 1;
-		}
-		have = strlen(line);
-		memmove(kd.maps, line, have);
-	}
-	close(fd);
+	kd_maps_foreach(kd_prefault_each, &tp);
 }
 
 /*
  * Does [a, b) overlap a mapping of the driver's own (anything that is not
  * a scenario memfd)?  Then say which, in kd.resp.msg.
  */
+struct kd_conflict_arg {
+	uint64_t a, b;
+	bool hit;
+};
+
+KD_FN static bool kd_conflict_each(char *line, void *arg)
+{
+	struct kd_conflict_arg *c = arg;
+	unsigned long s, e;
+
+	if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c->b && c->a < e &&
+	    !strstr(line, "/memfd:" KD_MEMFD_PREFIX)) {
+		snprintf(kd.resp.msg, sizeof(kd.resp.msg),
+			 "0x%llx-0x%llx overlaps the driver's own mapping %.160s",
+			 (unsigned long long)c->a, (unsigned long long)c->b,
+			 line);
+		c->hit = true;
+	}
+	return !c->hit;
+}
+
 KD_FN static bool kd_conflict(uint64_t a, uint64_t b)
 {
-	bool hit = false;
-	char *line, *end;
-	size_t have = 0;
-	ssize_t n;
-	int fd;
+	struct kd_conflict_arg c = { a, b > a ? b : a + 1, false };
 
-	if (b <= a)
-		b = a + 1;
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	while (!hit) {
-		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		kd.maps[have] = '\0';
-		line = kd.maps;
-		while (!hit && (end = strchr(line, '\n'))) {
-			unsigned long s, e;
-
-			*end = '\0';
-			if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < b &&
-			    a < e && !strstr(line, "/memfd:" KD_MEMFD_PREFIX)) {
-				snprintf(kd.resp.msg, sizeof(kd.resp.msg),
-					 "0x%llx-0x%llx overlaps the driver's own mapping %.160s",
-					 (unsigned long long)a,
-					 (unsigned long long)b, line);
-				hit = true;
-			}
-			line = end + 1;
-		}
-		have = strlen(line);
-		memmove(kd.maps, line, have);
-	}
-	close(fd);
-	return hit;
+	kd_maps_foreach(kd_conflict_each, &c);
+	return c.hit;
 }
 
 /* The scenario mappings of /proc/self/maps, in kd.ranges. */
@@ -254,40 +262,25 @@ static struct kd_range {
 	bool shared;
 } kd_ranges[KD_MAX_RANGES];
 
+static bool kd_scenario_range(char *line, void *arg)
+{
+	int *nr = arg;
+	unsigned long a, b;
+	char perms[8];
+
+	if (*nr < KD_MAX_RANGES &&
+	    sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
+	    strstr(line, "/memfd:" KD_MEMFD_PREFIX))
+		kd_ranges[(*nr)++] = (struct kd_range){ a, b, perms[3] == 's' };
+	return true;
+}
+
 static int kd_scenario_ranges(void)
 {
-	char *line, *end;
-	size_t have = 0;
-	ssize_t n;
-	int fd, nr = 0;
+	int nr = 0;
 
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (kd_maps_foreach(kd_scenario_range, &nr))
 		return -1;
-	for (;;) {
-		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		kd.maps[have] = '\0';
-		line = kd.maps;
-		while ((end = strchr(line, '\n'))) {
-			unsigned long a, b;
-			char perms[8];
-
-			*end = '\0';
-			if (nr < KD_MAX_RANGES &&
-			    sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
-			    strstr(line, "/memfd:" KD_MEMFD_PREFIX))
-				kd_ranges[nr++] = (struct kd_range){
-					a, b, perms[3] == 's'
-				};
-			line = end + 1;
-		}
-		have = strlen(line);
-		memmove(kd.maps, line, have);
-	}
-	close(fd);
 	return nr;
 }
 

@@ -228,18 +228,6 @@ static void run_check(struct runner *r, const struct sc_op *op, FILE *out)
 	free(text);
 }
 
-/* Which of the op's names a failed spawn, fork or memfd never made. */
-static int name_missing(const struct runner *r, const struct sc_op *op)
-{
-	if (op->proc >= 0 && !r->alive[op->proc])
-		return op->proc;
-	if (op->peer >= 0 && !r->alive[op->peer])
-		return op->peer;
-	if (op->kind != SC_MEMFD && op->file >= 0 && !r->alive[op->file])
-		return op->file;
-	return -1;
-}
-
 /*
  * Run @op on @r's task and check what follows its `=>`.  Return: 0, or
  * 1 if something failed; its diagnostics are in r->dbuf.
@@ -247,7 +235,7 @@ static int name_missing(const struct runner *r, const struct sc_op *op)
 static int exec_one(struct runner *r, const struct sc_op *op)
 {
 	unsigned int failed = r->res->failed;
-	int missing = name_missing(r, op);
+	int missing = sc_name_missing(r, op);
 
 	r->len = 0;
 	r->dlen = 0;

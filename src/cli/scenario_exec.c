@@ -446,3 +446,18 @@ void sc_faults_end(struct runner *r, const struct sc_op *op,
 	if (x->measured)
 		x->faults = f1 - x->f0;
 }
+
+/*
+ * A name the op uses whose spawn, fork or memfd failed: the backend has no
+ * handle for it.  Returns the name's index, or -1.
+ */
+int sc_name_missing(const struct runner *r, const struct sc_op *op)
+{
+	if (op->proc >= 0 && !r->alive[op->proc])
+		return op->proc;
+	if (op->peer >= 0 && !r->alive[op->peer])
+		return op->peer;
+	if (op->kind != SC_MEMFD && op->file >= 0 && !r->alive[op->file])
+		return op->file;
+	return -1;
+}

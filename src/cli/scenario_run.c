@@ -35,21 +35,6 @@ static int call(struct runner *r, const struct sc_op *op, uint64_t *at)
 	return ret;
 }
 
-/*
- * A name the op uses whose spawn, fork or memfd failed: the backend has no
- * handle for it.  Returns the name's index, or -1.
- */
-static int name_missing(struct runner *r, const struct sc_op *op)
-{
-	if (op->proc >= 0 && !r->alive[op->proc])
-		return op->proc;
-	if (op->peer >= 0 && !r->alive[op->peer])
-		return op->peer;
-	if (op->kind != SC_MEMFD && op->file >= 0 && !r->alive[op->file])
-		return op->file;
-	return -1;
-}
-
 /* Ops after which --draw looks for a change; it prints only changes. */
 static bool changes_tables(enum sc_kind kind)
 {
@@ -274,7 +259,7 @@ static void run_op(struct runner *r, const struct sc_op *op)
 
 	r->len = 0;
 	r->res->ops += op->kind != SC_EXPECT;
-	missing = name_missing(r, op);
+	missing = sc_name_missing(r, op);
 	if (missing >= 0) {
 		r->res->failed++;
 		sc_note(r, "not run");

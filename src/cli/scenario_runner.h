@@ -124,6 +124,7 @@ void sc_print_line(struct runner *r, const char *indent, const char *text);
 void sc_print_counters(struct runner *r);
 void sc_draw(struct runner *r, bool always, bool silent);
 
+int sc_name_missing(const struct runner *r, const struct sc_op *op);
 int sc_call_syscall(struct runner *r, const struct sc_op *op,
 		    unsigned long *pool_now);
 

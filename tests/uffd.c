@@ -583,6 +583,60 @@ static void sharing_follows_flags(void)
 }
 
 /*
+ *            1G            2G            3G
+ *  A:        |== f[0,1) ==|                    page 0 written
+ *  C:                      |== f[0,1) ==|      shares A's table
+ * With quirk uffd-missing-no-share (a kernel where MISSING mode forbids
+ * sharing as WP does), C's registration unshares C's PUD, and once A is
+ * registered too, C's faults do not share A's table although their
+ * flags are equal.  Without the quirk the same registrations leave the
+ * table shared (setup() and sharing_follows_flags() check that).
+ */
+static void missing_no_share_quirk(void)
+{
+	struct hw_system *sys = boot(600, "v6.3");
+	struct hw_file *f = hw_memfd_create(sys, "f");
+	struct hw_mm *a = hw_mm_create(sys, "A"), *c = hw_mm_create(sys, "C");
+	struct hw_uffd *u = hw_uffd_create(a), *w = hw_uffd_create(c);
+	unsigned long fc;
+
+	CHECK(f && a && c && u && w);
+	CHECK_EQ(hw_system_set_quirk(sys, HW_NR_QUIRKS, true), -EINVAL);
+	CHECK(!hw_system_quirk(sys, HW_QUIRK_UFFD_MISSING_NO_SHARE));
+	CHECK_EQ(hw_system_set_quirk(sys, HW_QUIRK_UFFD_MISSING_NO_SHARE,
+				     true), 0);
+	CHECK(hw_system_quirk(sys, HW_QUIRK_UFFD_MISSING_NO_SHARE));
+	CHECK_EQ(hw_quirk_lookup("uffd-missing-no-share"),
+		 HW_QUIRK_UFFD_MISSING_NO_SHARE);
+	CHECK_EQ(hw_quirk_lookup("nope"), -1);
+	CHECK_EQ(hw_ftruncate(f, G), 0);
+	CHECK_EQ(hw_mmap(a, G, G, RW, MAP_SHARED, f, 0), 0);
+	CHECK_EQ(hw_mmap(c, 2 * G, G, RW, MAP_SHARED, f, 0), 0);
+	write_pages(a, G, 1, 0x10);
+	check_pages(c, 2 * G, 1, 0x10);
+	CHECK_EQ(meminfo(sys).shared_pmds, 1);
+
+	CHECK_EQ(hw_uffd_register(w, 2 * G, G, MISSING), 0);
+	show(sys, "C registered: its PUD is cleared, the table is A's alone");
+	CHECK_EQ(meminfo(sys).shared_pmds, 0);
+	CHECK_EQ(nr_pmds(c), 0);
+	CHECK_EQ(nr_pmds(a), 1);
+
+	CHECK_EQ(hw_uffd_register(u, G, G, MISSING), 0);
+	CHECK_EQ(hw_uffd_copy(u, PAGE(G, 1), 0x11, 0), 0);
+	fc = faults(c);
+	check_pages(c, 2 * G, 2, 0x10);
+	show(sys, "both registered: C's faults build a table of C's own");
+	CHECK_EQ(faults(c), fc + 2);
+	CHECK_EQ(meminfo(sys).shared_pmds, 0);
+	CHECK_EQ(nr_pmds(c), 1);
+	hw_uffd_close(w);
+	hw_uffd_close(u);
+	check_invariants(sys);
+	hw_system_destroy(sys);
+}
+
+/*
  *            1G            2G
  *  A:        |== f[0,1) ==|   MAP_PRIVATE, registered
  *  B:                      |== f[0,1) ==|   MAP_SHARED
@@ -817,6 +871,7 @@ int main(void)
 		TAP_TEST(register_splits),
 		TAP_TEST(register_busy),
 		TAP_TEST(sharing_follows_flags),
+		TAP_TEST(missing_no_share_quirk),
 		TAP_TEST(private_mapping),
 		TAP_TEST(fork_unregisters_child),
 		TAP_TEST(monitor_task_serves_faulters),

@@ -63,6 +63,40 @@ const char *hw_system_policy(const struct hw_system *sys);
  */
 int hw_system_set_table_free(struct hw_system *sys, const char *mode);
 
+/*
+ * Kernel behaviours on which the kernels hugewalk is checked against
+ * differ, so that the model can follow the one it is compared with
+ * (`hugewalk diff` probes the running kernel for each, docs/live.md).
+ * Each is off unless set.
+ */
+enum hw_quirk {
+	/*
+	 * UFFDIO_REGISTER in MISSING mode stops PMD sharing as the
+	 * write-protect mode does: registration unshares the VMA's tables
+	 * and its faults never share (uffd_disable_huge_pmd_share() answers
+	 * for VM_UFFD_MISSING too).  Upstream names only WP and MINOR; seen
+	 * on a 6.18.44 build.
+	 */
+	HW_QUIRK_UFFD_MISSING_NO_SHARE,
+	HW_NR_QUIRKS,
+};
+
+/**
+ * hw_system_set_quirk() - follow, or not, one kernel behaviour.
+ * @sys: the system, quiescent.
+ * @quirk: which.
+ * @on: follow it.
+ * Return: 0, or -EINVAL for an unknown @quirk.
+ */
+int hw_system_set_quirk(struct hw_system *sys, enum hw_quirk quirk, bool on);
+bool hw_system_quirk(const struct hw_system *sys, enum hw_quirk quirk);
+
+/* The name of a quirk ("uffd-missing-no-share"), or NULL. */
+const char *hw_quirk_name(enum hw_quirk quirk);
+
+/* The quirk called @name, or -1. */
+int hw_quirk_lookup(const char *name);
+
 /* NULL-terminated list of the policy names, for --help and errors. */
 const char *const *hw_policy_names(void);
 

@@ -59,7 +59,10 @@ struct hw_uffd *hw_uffd_create(struct hw_mm *mm);
  * PMD sharing (write-protect mode does, see hw_uffd_register_wp()); but
  * the flag is part of vm_flags, which sharers must have equal, so a
  * registered VMA shares only with VMAs registered the same way, and a
- * table shared before registration stays shared.
+ * table shared before registration stays shared.  Under the quirk
+ * HW_QUIRK_UFFD_MISSING_NO_SHARE (<hugewalk/system.h>) MISSING mode
+ * forbids sharing as write-protect mode does: registration unshares the
+ * VMA's tables and its faults never share.
  *
  * Return: 0; -EINVAL for a bad range or mode, or no mapping in the
  * range; -ENOMEM if nothing is mapped at or above @addr; -EBUSY if part

@@ -115,6 +115,11 @@ static int model_set_policy(void *be, const char *name)
 	return hw_system_set_policy(((struct model *)be)->sys, name);
 }
 
+static int model_set_quirk(void *be, int quirk)
+{
+	return hw_system_set_quirk(((struct model *)be)->sys, quirk, true);
+}
+
 static bool model_policy_known(void *be, const char *name)
 {
 	return hw_policy_describe(name) != NULL;
@@ -535,6 +540,7 @@ const struct sc_backend sc_model_backend = {
 	.close = model_close,
 	.set_pool = model_set_pool,
 	.set_policy = model_set_policy,
+	.set_quirk = model_set_quirk,
 	.policy_known = model_policy_known,
 	.policy = model_policy,
 	.memfd = model_memfd,

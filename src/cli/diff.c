@@ -12,6 +12,7 @@
  *    HugetlbPages.  A counter is reported at the op where the two start
  *    to differ, or where their difference changes, not after every op
  *    that carries an old difference along.
+ * The model follows the running kernel's quirks (sc_kernel_quirks()).
  * Model-only items (policy, draw, check, shared=, pagetables=, nr_pmds=)
  * have no kernel side; a `check` whose invariants fail on the model is
  * reported all the same, as a difference of the model with itself.
@@ -230,10 +231,14 @@ static int run_one(const struct scenario *sc, const struct sc_backend *be,
 		.err = o->verbose ? o->out : mem,
 		.trace = t,
 	};
+	char why[256];
 	int ret;
 
 	if (!mem)
 		return -ENOMEM;
+	/* The model of the kernel it is compared with: its quirks too. */
+	if (be->set_quirk && sc_kernel_quirks(&ro.quirks, why, sizeof(why)))
+		ro.quirks = 0;
 	ret = scenario_run(sc, be, &ro, res);
 	fclose(mem);
 	free(text);

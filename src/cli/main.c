@@ -62,6 +62,11 @@ static const char usage_text[] =
 "                  docs/live.md)\n"
 "  --policy NAME   run under this policy, overriding the files' 'policy'\n"
 "                  lines (see 'hugewalk policies'; default v6.3)\n"
+"  --quirk NAME    the model follows this behaviour of some kernels\n"
+"                  (repeatable): uffd-missing-no-share (MISSING-mode\n"
+"                  userfaultfd registration unshares and stops PMD\n"
+"                  sharing, as WP does); diff probes the running kernel\n"
+"                  for each and sets them itself\n"
 "  --draw          draw the page tables (which process's PUD slots point\n"
 "                  at which PMD tables, with share counts) after every\n"
 "                  operation that changed them\n"
@@ -204,10 +209,46 @@ static int run_file(const char *path, const struct sc_run_opts *o,
 	return ret;
 }
 
+/*
+ * Say which quirks of the running kernel the model follows in a diff,
+ * and what the probe could not tell; nothing on an upstream-like kernel.
+ */
+static void print_kernel_quirks(FILE *out)
+{
+	unsigned long quirks;
+	char note[256];
+
+	if (!out || sc_kernel_quirks(&quirks, note, sizeof(note)))
+		return;
+	for (int q = 0; q < HW_NR_QUIRKS; q++)
+		if (quirks & (1UL << q))
+			fprintf(out, "the running kernel has quirk %s: the model follows it (see docs/live.md)\n",
+				hw_quirk_name(q));
+	if (note[0])
+		fprintf(out, "quirk probe: %s\n", note);
+}
+
+/* Parse --quirk NAME into @quirks; false (after saying why) if unknown. */
+static bool parse_quirk(const char *name, unsigned long *quirks)
+{
+	int q = hw_quirk_lookup(name);
+
+	if (q >= 0) {
+		*quirks |= 1UL << q;
+		return true;
+	}
+	fprintf(stderr, "hugewalk run: unknown quirk '%s'; known:", name);
+	for (q = 0; q < HW_NR_QUIRKS; q++)
+		fprintf(stderr, " %s", hw_quirk_name(q));
+	fputc('\n', stderr);
+	return false;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'p' },
+		{ "quirk", required_argument, NULL, 'Q' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "draw", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -229,6 +270,10 @@ static int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			o.policy = optarg;
+			break;
+		case 'Q':
+			if (!parse_quirk(optarg, &o.quirks))
+				return EXIT_USAGE;
 			break;
 		case 'b':
 			be = backend_named(optarg);
@@ -456,6 +501,7 @@ static int cmd_diff(int argc, char **argv)
 		printf("NOT RUN: %s\n", why);
 		return EXIT_NOT_RUN;
 	}
+	print_kernel_quirks(o.print ? stdout : NULL);
 	if (random) {
 		n = sc_random_diff(&ro);
 		if (n == -ENODEV)

@@ -279,6 +279,7 @@ struct sc_backend {
 
 	int (*set_pool)(void *be, unsigned long nr, unsigned long *now);
 	int (*set_policy)(void *be, const char *name);		/* model-only */
+	int (*set_quirk)(void *be, int quirk);			/* model-only */
 	bool (*policy_known)(void *be, const char *name);	/* model-only */
 	const char *(*policy)(void *be);			/* model-only */
 
@@ -405,6 +406,21 @@ const char *sc_kernel_last_error(void);
  */
 bool sc_kernel_available(char *why, size_t size);
 
+/**
+ * sc_kernel_quirks() - which kernel behaviours of enum hw_quirk the
+ * running kernel has (kernel_quirks.c), probed on the first call and
+ * remembered.
+ * @quirks: set to a mask of 1 << quirk.
+ * @why: a note on a quirk the probe could not tell ("" if none), or
+ *       why the machine could not be taken.
+ * @size: its size.
+ *
+ * Context: root; takes the machine (ks_acquire()) for the probe and
+ * gives it back, so no kernel run may hold it.
+ * Return: 0, or a negative errno when the machine cannot be taken.
+ */
+int sc_kernel_quirks(unsigned long *quirks, char *why, size_t size);
+
 /* ---- what a run observed, for comparing two backends -------------------- */
 
 /* The system counters a trace records after every op. */
@@ -452,6 +468,7 @@ void sc_trace_free(struct sc_trace *t);
 
 struct sc_run_opts {
 	const char *policy;	/* overrides the file's `policy`; NULL: none */
+	unsigned long quirks;	/* 1 << enum hw_quirk the model follows */
 	bool draw;		/* draw after every op that changes tables */
 	bool verbose;		/* counters after every op */
 	bool quiet;		/* only diagnostics and the summary */

@@ -400,12 +400,19 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 	ret = check_policies(sc, be, r.m, opts);
 	if (ret)
 		goto out_close;
+	for (int q = 0; be->set_quirk && q < HW_NR_QUIRKS; q++)
+		if (opts->quirks & (1UL << q))
+			be->set_quirk(r.m, q);
 
 	if (!opts->quiet) {
 		fprintf(opts->out, "%s (%s", sc->path, be->name);
 		if (be->policy && (opts->policy || !has_op(sc, SC_POLICY)))
 			fprintf(opts->out, ", policy %s%s", be->policy(r.m),
 				opts->policy ? " from --policy" : "");
+		for (int q = 0; be->set_quirk && q < HW_NR_QUIRKS; q++)
+			if (opts->quirks & (1UL << q))
+				fprintf(opts->out, ", quirk %s",
+					hw_quirk_name(q));
 		fprintf(opts->out, ")\n");
 	}
 	if (opts->draw && !opts->quiet && be->draw)

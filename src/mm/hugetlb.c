@@ -114,14 +114,28 @@ static bool pmd_sharing_possible(struct vm_area_struct *vma,
 }
 
 /**
+ * uffd_disable_huge_pmd_share() - is @vma registered in a userfaultfd
+ * mode that forbids PMD sharing?  Write-protect, whose bits live in the
+ * entries of each mm; MISSING too on kernels with that quirk.
+ */
+bool uffd_disable_huge_pmd_share(struct vm_area_struct *vma)
+{
+	unsigned long forbid = VM_UFFD_WP;
+
+	if (hw_system_quirk(vma->vm_mm->sys, HW_QUIRK_UFFD_MISSING_NO_SHARE))
+		forbid |= VM_UFFD_MISSING;
+	return READ_ONCE(vma->vm_flags) & forbid;
+}
+
+/**
  * want_pmd_share() - may a fault in @vma at @addr share a PMD table?
- * A shared mapping with a vma lock, not registered for uffd-wp, covering
- * the whole PUD_SIZE range around @addr.
+ * A shared mapping with a vma lock, not registered in a userfaultfd mode
+ * that forbids it, covering the whole PUD_SIZE range around @addr.
  */
 bool want_pmd_share(struct vm_area_struct *vma, unsigned long addr)
 {
-	if (READ_ONCE(vma->vm_flags) & VM_UFFD_WP)
-		return false;	/* uffd_disable_huge_pmd_share() */
+	if (uffd_disable_huge_pmd_share(vma))
+		return false;
 	if (!__vma_shareable_lock(vma))
 		return false;
 	return pmd_sharing_possible(vma, addr);
@@ -303,7 +317,10 @@ void hugetlb_unshare_pmds(struct vm_area_struct *vma, unsigned long start,
 	}
 }
 
-/* uffd-wp registration: no PMD of @vma may stay shared. */
+/*
+ * Registration in a userfaultfd mode that forbids sharing
+ * (uffd_disable_huge_pmd_share()): no PMD of @vma may stay shared.
+ */
 void hugetlb_unshare_all_pmds(struct vm_area_struct *vma)
 {
 	hugetlb_unshare_pmds(vma, vma->vm_start, vma->vm_end, true);

@@ -65,6 +65,7 @@ int huge_pmd_unshare(struct hw_mm *mm, struct vm_area_struct *vma,
 void hugetlb_unshare_pmds(struct vm_area_struct *vma, unsigned long start,
 			  unsigned long end, bool take_locks);
 void hugetlb_unshare_all_pmds(struct vm_area_struct *vma);
+bool uffd_disable_huge_pmd_share(struct vm_area_struct *vma);
 void hugetlb_split(struct vm_area_struct *vma, unsigned long addr);
 
 /* ---- hugetlb_vma_lock.c ------------------------------------------------- */

@@ -204,6 +204,7 @@ struct hw_system {
 	struct hstate hstate;
 	const struct hw_policy *policy;
 	int pt_free_override;		/* enum pt_free_mode + 1, or 0 */
+	unsigned long quirks;		/* 1 << enum hw_quirk */
 	struct mutex fault_mutex_table[NUM_FAULT_MUTEXES];
 	struct wait_queue_head migration_wq[1 << MIGRATION_WQ_BITS];
 	atomic_long_t nr_migration_waits;	/* faults that slept on one */

@@ -131,6 +131,42 @@ int hw_system_set_table_free(struct hw_system *sys, const char *mode)
 	return -EINVAL;
 }
 
+static const char *const quirk_names[HW_NR_QUIRKS] = {
+	[HW_QUIRK_UFFD_MISSING_NO_SHARE] = "uffd-missing-no-share",
+};
+
+int hw_system_set_quirk(struct hw_system *sys, enum hw_quirk quirk, bool on)
+{
+	if ((unsigned int)quirk >= HW_NR_QUIRKS)
+		return -EINVAL;
+	if (on)
+		sys->quirks |= 1UL << quirk;
+	else
+		sys->quirks &= ~(1UL << quirk);
+	return 0;
+}
+
+bool hw_system_quirk(const struct hw_system *sys, enum hw_quirk quirk)
+{
+	return (unsigned int)quirk < HW_NR_QUIRKS &&
+	       (sys->quirks & (1UL << quirk));
+}
+
+const char *hw_quirk_name(enum hw_quirk quirk)
+{
+	return (unsigned int)quirk < HW_NR_QUIRKS ? quirk_names[quirk] : NULL;
+}
+
+int hw_quirk_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < HW_NR_QUIRKS; i++)
+		if (!strcmp(name, quirk_names[i]))
+			return i;
+	return -1;
+}
+
 const char *hw_system_policy(const struct hw_system *sys)
 {
 	return sys->policy->name;

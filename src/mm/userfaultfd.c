@@ -416,9 +416,13 @@ int hw_uffd_register(struct hw_uffd *u, uint64_t addr, uint64_t len,
 	if (err)
 		goto out_unlock;
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next(vma))
-		if (register_changes(vma, u))
-			uffd_set_vma(vma, vma->vm_flags | VM_UFFD_MISSING, u);
+	     vma = vma_next(vma)) {
+		if (!register_changes(vma, u))
+			continue;
+		uffd_set_vma(vma, vma->vm_flags | VM_UFFD_MISSING, u);
+		if (uffd_disable_huge_pmd_share(vma))
+			hugetlb_unshare_all_pmds(vma);
+	}
 out_unlock:
 	up_write(&mm->mmap_lock);
 	return err;

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Which kernel behaviours (enum hw_quirk) the running kernel has, found
+ * by trying each once, so that `hugewalk diff` compares the kernel with
+ * a model of that kernel rather than of another one.
+ *
+ * Invariants:
+ *  - A probe runs in processes of its own (the controller's address
+ *    space stays as it was), tracked for the kernel backend's clean-up,
+ *    and is given up, killed, after PROBE_TIMEOUT_MS.
+ *  - A probe that cannot tell (no userfaultfd, no PMD sharing to begin
+ *    with, an unexpected error) leaves its quirk off and says why: the
+ *    model's default is upstream's behaviour.
+ *  - The result is cached: every scenario of one command is compared
+ *    with the same model.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hugewalk/system.h>
+
+#include "cli/kernel.h"
+#include "cli/scenario.h"
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB	0x0004U
+#endif
+
+#define PROBE_TIMEOUT_MS	10000
+#define PUD_SZ			(1UL << 30)
+
+/* How a probe process ends: the quirk's verdict, or why it cannot tell. */
+enum {
+	PROBE_ABSENT = 10,	/* the kernel does what upstream does */
+	PROBE_PRESENT,		/* the kernel has the quirk */
+	PROBE_NO_SHARE,		/* the table was not shared to begin with */
+	PROBE_NO_UFFD,		/* userfaultfd() or UFFDIO_REGISTER refused */
+	PROBE_SETUP,		/* memfd, mmap or fork failed */
+};
+
+static uint64_t pagemap_entry(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / 4096 * sizeof(e)) !=
+	    (ssize_t)sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/* HugetlbPages of /proc/self/status, in kB; -1 if unreadable. */
+static long hugetlb_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "HugetlbPages:", 13))
+			kb = atol(line + 13);
+	fclose(f);
+	return kb;
+}
+
+/*
+ * The second process of the uffd-missing-no-share probe: it shares the
+ * first's PMD table by faulting page 0 (the first process faulted it),
+ * then registers the whole range for MISSING faults.  If page 0 is no
+ * longer present in its tables, the registration unshared them.
+ */
+static int probe_missing_sharer(volatile uint64_t *a)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { (uintptr_t)a, PUD_SZ },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	long before = hugetlb_kb();
+	int uffd;
+
+	(void)*a;
+	/* A fault that shared the table found the entry: no page counted. */
+	if (before < 0 || hugetlb_kb() != before ||
+	    !(pagemap_entry((const void *)a) >> 63))
+		return PROBE_NO_SHARE;
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return PROBE_NO_UFFD;
+	return pagemap_entry((const void *)a) >> 63 ? PROBE_ABSENT :
+						      PROBE_PRESENT;
+}
+
+/* The first process: a 1 GiB-aligned shared mapping with page 0 in. */
+static int probe_missing_owner(void)
+{
+	void *space, *a;
+	uintptr_t at;
+	pid_t pid;
+	int fd, status;
+
+	fd = memfd_create("hw:quirk-probe", MFD_HUGETLB | MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, PUD_SZ))
+		return PROBE_SETUP;
+	space = mmap(NULL, 2 * PUD_SZ, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (space == MAP_FAILED)
+		return PROBE_SETUP;
+	at = ((uintptr_t)space + PUD_SZ - 1) & ~(PUD_SZ - 1);
+	a = mmap((void *)at, PUD_SZ, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_NORESERVE | MAP_FIXED, fd, 0);
+	if (a == MAP_FAILED)
+		return PROBE_SETUP;
+	*(volatile uint64_t *)a = 1;
+	pid = fork();
+	if (pid < 0)
+		return PROBE_SETUP;
+	if (!pid)
+		_exit(probe_missing_sharer(a));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return PROBE_SETUP;
+	return WEXITSTATUS(status);
+}
+
+/* Run @fn in a process of its own, within PROBE_TIMEOUT_MS. */
+static int probe_run(int (*fn)(void))
+{
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	int status, waited = 0;
+	pid_t pid, got;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		/* Its own process group, so that a kill takes the sharer. */
+		setpgid(0, 0);
+		_exit(fn());
+	}
+	setpgid(pid, pid);
+	ks_track_pid(pid, true);
+	while ((got = waitpid(pid, &status, WNOHANG)) == 0 &&
+	       waited < PROBE_TIMEOUT_MS) {
+		nanosleep(&nap, NULL);
+		waited += 10;
+	}
+	if (got == 0) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		status = -1;
+	}
+	ks_untrack_pid(pid);
+	if (status == -1)
+		return -ETIMEDOUT;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EIO;
+}
+
+static const char *probe_verdict(int ret)
+{
+	switch (ret) {
+	case PROBE_NO_SHARE:
+		return "the probe's table was not shared to begin with";
+	case PROBE_NO_UFFD:
+		return "userfaultfd MISSING registration was refused";
+	case PROBE_SETUP:
+		return "the probe could not map a hugetlb file";
+	case -ETIMEDOUT:
+		return "the probe did not finish in time";
+	default:
+		return "the probe ended abnormally";
+	}
+}
+
+int sc_kernel_quirks(unsigned long *quirks, char *why, size_t size)
+{
+	static bool probed;
+	static unsigned long found;
+	static char note[256];
+	unsigned long now;
+	int err, ret;
+
+	if (probed)
+		goto out;
+	err = ks_acquire(why, size);
+	if (err)
+		return err;
+	err = ks_set_pool(2, &now, why, size);
+	if (err) {
+		ks_release();
+		return err;
+	}
+	ret = probe_run(probe_missing_owner);
+	ks_set_pool(0, &now, why, size);
+	ks_release();
+	if (ret == PROBE_PRESENT)
+		found |= 1UL << HW_QUIRK_UFFD_MISSING_NO_SHARE;
+	else if (ret != PROBE_ABSENT)
+		snprintf(note, sizeof(note), "%s: cannot tell (%s); assumed off",
+			 hw_quirk_name(HW_QUIRK_UFFD_MISSING_NO_SHARE),
+			 probe_verdict(ret));
+	probed = true;
+out:
+	*quirks = found;
+	snprintf(why, size, "%s", note);
+	return 0;
+}

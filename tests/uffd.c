@@ -464,7 +464,7 @@ static void register_one(const char *policy)
 
 	CHECK(f && a && b && u);
 	CHECK_EQ(hw_ftruncate(f, G), 0);
-	CHECK_EQ(hw_uffd_register(u, G, G, MISSING), -ENOMEM);
+	CHECK_EQ(hw_uffd_register(u, G, G, MISSING), -EINVAL);
 	CHECK_EQ(hw_mmap(a, G, G, RW, MAP_SHARED, f, 0), 0);
 	CHECK_EQ(hw_mmap(b, 2 * G, G, RW, MAP_SHARED, f, 0), 0);
 	write_pages(a, G, 1, 0x100);
@@ -476,7 +476,7 @@ static void register_one(const char *policy)
 	CHECK_EQ(hw_uffd_register(u, G, 0, MISSING), -EINVAL);
 	CHECK_EQ(hw_uffd_register(u, G, HP, 0x4), -EINVAL);
 	CHECK_EQ(hw_uffd_register(u, G / 2, HP, MISSING), -EINVAL);
-	CHECK_EQ(hw_uffd_register(u, 4 * G, HP, MISSING), -ENOMEM);
+	CHECK_EQ(hw_uffd_register(u, 4 * G, HP, MISSING), -EINVAL);
 	CHECK_EQ(meminfo(sys).shared_pmds, 1);
 
 	CHECK_EQ(hw_uffd_register(u, G + 2 * HP, 2 * HP, MISSING), 0);
@@ -499,7 +499,7 @@ static void register_one(const char *policy)
 	CHECK_EQ(hw_uffd_unregister(u, G + 2 * HP, HP), 0);
 	write_pages(a, PAGE(G, 2), 1, 0x102);
 	expect_no_event(u);
-	CHECK_EQ(hw_uffd_unregister(u, 4 * G, HP), -ENOMEM);
+	CHECK_EQ(hw_uffd_unregister(u, 4 * G, HP), -EINVAL);
 	hw_uffd_close(u);
 	check_invariants(sys);
 	hw_system_destroy(sys);

@@ -65,8 +65,8 @@ struct hw_uffd *hw_uffd_create(struct hw_mm *mm);
  * VMA's tables and its faults never share.
  *
  * Return: 0; -EINVAL for a bad range or mode, or no mapping in the
- * range; -ENOMEM if nothing is mapped at or above @addr; -EBUSY if part
- * of the range is registered with another userfaultfd.
+ * range; -EBUSY if part of the range is registered with another
+ * userfaultfd.
  */
 int hw_uffd_register(struct hw_uffd *u, uint64_t addr, uint64_t len,
 		     unsigned int mode);
@@ -76,7 +76,7 @@ int hw_uffd_register(struct hw_uffd *u, uint64_t addr, uint64_t len,
  * [addr, addr + len) to @u, and wake every task waiting on a fault there;
  * they fault again and allocate pages as usual.
  *
- * Return: 0, or -EINVAL / -ENOMEM for a bad range as hw_uffd_register().
+ * Return: 0, or -EINVAL for a bad range, as hw_uffd_register().
  */
 int hw_uffd_unregister(struct hw_uffd *u, uint64_t addr, uint64_t len);
 

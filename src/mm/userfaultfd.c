@@ -325,9 +325,11 @@ static int uffd_validate_range(uint64_t start, uint64_t len)
 }
 
 /*
- * The first VMA of [start, end): -ENOMEM if none ends above @start,
- * -EINVAL if the first that does begins at or past @end, as
- * userfaultfd_register() answers.  Context: mmap_lock.
+ * The first VMA of [start, end), or -EINVAL if the range holds none, as
+ * userfaultfd_register() and userfaultfd_unregister() answer since they
+ * look with vma_find() (6.7).  Older kernels answered -ENOMEM when no VMA
+ * ended above @start, which a real process, its stack on top, never
+ * saw for an address below it.  Context: mmap_lock.
  */
 static struct vm_area_struct *uffd_first_vma(struct hw_mm *mm,
 					     unsigned long start,
@@ -335,7 +337,7 @@ static struct vm_area_struct *uffd_first_vma(struct hw_mm *mm,
 {
 	struct vm_area_struct *vma = find_vma(mm, start);
 
-	*err = !vma ? -ENOMEM : vma->vm_start >= end ? -EINVAL : 0;
+	*err = !vma || vma->vm_start >= end ? -EINVAL : 0;
 	return *err ? NULL : vma;
 }
 

@@ -256,8 +256,20 @@ static void gen_range_op(struct gen *g, int p, unsigned int kind)
 		m->addr = na;
 		break;
 	case 4:
-		emit(g, "P%d uffd_wp 0x%llx %s\n", p, (unsigned long long)a,
-		     sz(len, b1));
+		if (chance(g, 50)) {
+			emit(g, "P%d uffd_wp 0x%llx %s\n", p,
+			     (unsigned long long)a, sz(len, b1));
+			break;
+		}
+		/*
+		 * MISSING mode, left again at once: no access can sleep in
+		 * between, but the registration may unshare (quirk
+		 * uffd-missing-no-share) and split, and the VMAs stay split.
+		 */
+		emit(g, "P%d uffd_register 0x%llx %s missing\n", p,
+		     (unsigned long long)a, sz(len, b1));
+		emit(g, "P%d uffd_unregister 0x%llx %s\n", p,
+		     (unsigned long long)a, sz(len, b1));
 		break;
 	default:
 		emit(g, "P%d move_pages 0x%llx\n", p,
@@ -337,7 +349,7 @@ static void gen_op(struct gen *g)
 	else if (r < 75)
 		gen_range_op(g, p, 3);		/* mremap */
 	else if (r < 78)
-		gen_range_op(g, p, 4);		/* uffd_wp */
+		gen_range_op(g, p, 4);		/* uffd_wp, uffd_register */
 	else if (r < 80 && g->migrate)
 		gen_range_op(g, p, 5);		/* move_pages */
 	else if (r < 88)

@@ -238,6 +238,112 @@ static void model_invariants_and_kernel_stop(void)
 	scenario_free(sc);
 }
 
+/*
+ * A's read sleeps in a userfault until A's uffd_copy; meanwhile A's fault
+ * counter moves when the woken fault finishes, and the counters are those
+ * of a fault half done.  Those are skipped (and counted); the background
+ * read's own faults, at its wait, and every result are compared, and so
+ * is everything after the wait.
+ *
+ *   line 7  A read &  ----sleeps----.---- done
+ *   line 8  A uffd_read             |
+ *   line 9  A uffd_copy ------------' wakes it
+ *   line 10 wait A
+ */
+static void in_flight_observables_are_skipped(void)
+{
+	static const char text_in[] =
+		"pool 16\n"					/* 1 */
+		"memfd f\n"					/* 2 */
+		"ftruncate f 1G\n"				/* 3 */
+		"spawn A\n"					/* 4 */
+		"A mmap 0x40000000 1G rw shared f 0\n"		/* 5 */
+		"A uffd_register 0x40000000 1G missing\n"	/* 6 */
+		"A read 0x40200000 & => faults=1\n"		/* 7 */
+		"A uffd_read\n"					/* 8 */
+		"A uffd_copy 0x40200000 tag=2\n"		/* 9 */
+		"wait A\n"					/* 10 */
+		"A read 0x40200000\n";				/* 11 */
+	struct scenario *sc = parse(text_in);
+	struct sc_trace m, k;
+	struct sc_diff d;
+	char *text;
+
+	trace_init(sc, &m);
+	trace_init(sc, &k);
+	m.obs[8].faults = 1;		/* the woken fault, in time */
+	m.obs[7].sys[SC_OBS_FREE] = 15;	/* allocated already, or not */
+	m.obs[8].sys[SC_OBS_FREE] = 15;
+	k.obs[8].rss[1] = 1;
+	k.obs[6].faults = 2;		/* the background read's own */
+	k.obs[10].faults = 3;		/* after the wait */
+	k.obs[8].ret = -EAGAIN;		/* a result: always compared */
+	compare(sc, &m, &k, &d, &text);
+	CHECK_EQ(d.ndiffs, 3);
+	CHECK_EQ(d.first_line, 7);
+	CHECK(strstr(text, "t.hw:7: A read 0x40200000 &"));
+	CHECK(strstr(text, "t.hw:9: A uffd_copy"));
+	CHECK(strstr(text, "t.hw:11: A read 0x40200000\n    faults: model 0, kernel 3"));
+	CHECK(!strstr(text, "HugePages_Free"));
+	CHECK(!strstr(text, "HugetlbPages"));
+	/* Counters after 7, 8, 9; faults of 8 and 9. */
+	CHECK_EQ(d.timed, 5);
+	CHECK_EQ(d.timed_flight, 5);
+	CHECK_EQ(d.race_line, 0);
+	free(text);
+	sc_trace_free(&m);
+	sc_trace_free(&k);
+	scenario_free(sc);
+}
+
+/*
+ * Two writes at once, by A and B, that change page tables: what they
+ * leave depends on their order.  From the second on, fault counts and
+ * counters are skipped to the end, and so are the first's faults;
+ * results and tags are still compared.
+ */
+static void a_race_skips_state_to_the_end(void)
+{
+	static const char text_in[] =
+		"pool 16\n"					/* 1 */
+		"memfd f\n"					/* 2 */
+		"ftruncate f 1G\n"				/* 3 */
+		"spawn A\n"					/* 4 */
+		"spawn B\n"					/* 5 */
+		"A mmap 0x40000000 1G rw shared f 0\n"		/* 6 */
+		"B mmap 0x40000000 1G rw shared f 0\n"		/* 7 */
+		"A write 0x40000000 tag=1 &\n"			/* 8 */
+		"B write 0x40200000 tag=2 &\n"			/* 9 */
+		"wait\n"					/* 10 */
+		"A read 0x40200000\n";				/* 11 */
+	struct scenario *sc = parse(text_in);
+	struct sc_trace m, k;
+	uint64_t mt = 2, kt = 3;
+	struct sc_diff d;
+	char *text;
+
+	trace_init(sc, &m);
+	trace_init(sc, &k);
+	m.obs[7].faults = 1;		/* A's write shared B's table, or not */
+	m.obs[9].sys[SC_OBS_FREE] = 14;
+	k.obs[10].faults = 1;
+	k.obs[10].rss[1] = 2;
+	m.obs[10].tags = malloc(sizeof(mt));
+	k.obs[10].tags = malloc(sizeof(kt));
+	memcpy(m.obs[10].tags, &mt, sizeof(mt));
+	memcpy(k.obs[10].tags, &kt, sizeof(kt));
+	m.obs[10].ntags = k.obs[10].ntags = 1;
+	compare(sc, &m, &k, &d, &text);
+	CHECK_EQ(d.ndiffs, 1);
+	CHECK(!strcmp(d.sig, "read tag"));
+	CHECK_EQ(d.race_line, 9);
+	CHECK(d.timed > d.timed_flight);
+	free(text);
+	sc_trace_free(&m);
+	sc_trace_free(&k);
+	scenario_free(sc);
+}
+
 /* Scenario I of seed S: the same text each time, and it parses. */
 static void random_scenarios_parse_and_repeat(void)
 {
@@ -272,6 +378,8 @@ int main(void)
 		TAP_TEST(counters_are_reported_where_they_change),
 		TAP_TEST(one_sided_ops_end_the_comparison),
 		TAP_TEST(model_invariants_and_kernel_stop),
+		TAP_TEST(in_flight_observables_are_skipped),
+		TAP_TEST(a_race_skips_state_to_the_end),
 		TAP_TEST(random_scenarios_parse_and_repeat),
 	};
 

@@ -19,6 +19,9 @@
  * When the kernel cannot run the scenario as written from some op on
  * (sc_backend.diverged), the ops before it are compared and the rest is
  * not: the file is "compared in part", with the reason.
+ * Background ops: what depends on scheduling (sc_timing()) is skipped
+ * and counted, on both machines alike; a background op's own result,
+ * tags and faults are compared at the op, from what its `wait` saw.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -99,8 +102,16 @@ static const char *const val_names[SC_OBS_NR_VALS] = {
 	[SC_OBS_UFFD_WRITE] = "event is a write",
 };
 
+/* An observable not compared because it depends on scheduling. */
+static void timed(struct differ *f, bool in_flight)
+{
+	f->d->timed++;
+	f->d->timed_flight += in_flight;
+}
+
 static void compare_op(struct differ *f, const struct sc_obs *m,
-		       const struct sc_obs *k)
+		       const struct sc_obs *k, unsigned int skip,
+		       bool raced)
 {
 	const struct sc_op *op = f->op;
 	char b1[64], b2[64];
@@ -116,12 +127,19 @@ static void compare_op(struct differ *f, const struct sc_obs *m,
 		say(f, "result", "model %s, kernel %s",
 		    outcome(op, m, b1, sizeof(b1)),
 		    outcome(op, k, b2, sizeof(b2)));
-	if (m->measured && k->measured && m->faults != k->faults)
+	if (m->measured && k->measured && (skip & SC_SKIP_FAULTS))
+		timed(f, !raced);
+	else if (m->measured && k->measured && m->faults != k->faults)
 		say(f, "faults", "model %lu, kernel %lu", m->faults, k->faults);
+	if (skip & SC_SKIP_VALS) {
+		timed(f, !raced);
+		goto tags;
+	}
 	for (i = 0; i < SC_OBS_NR_VALS; i++)
 		if (m->vals[i] != k->vals[i])
 			say(f, val_names[i], "model %lu, kernel %lu",
 			    m->vals[i], k->vals[i]);
+tags:
 	n = m->ntags < k->ntags ? m->ntags : k->ntags;
 	for (i = 0; i < n; i++)
 		if (m->tags[i] != k->tags[i] && !bad++)
@@ -184,13 +202,22 @@ static bool one_sided(const struct sc_op *op, const struct sc_obs *m,
 		return false;
 	d->partial = true;
 	d->stop_line = op->pos.line;
-	if (op->background)
-		snprintf(d->why, sizeof(d->why), "%s: the %s backend does not run ops in the background ('&')",
+	if (op->background && sc_has_hook(&sc_kernel_backend, op->kind))
+		snprintf(d->why, sizeof(d->why), "%s: the %s backend does not run ops in the background ('&') on this machine",
 			 sc_kind_name(op->kind), m->ran ? "kernel" : "model");
 	else
 		snprintf(d->why, sizeof(d->why), "%s: the %s backend cannot do it (userspace has no system call for this kernel path)",
 			 sc_kind_name(op->kind), m->ran ? "kernel" : "model");
 	return true;
+}
+
+/* Did the machines read counters after this op? */
+static bool has_counters(const struct sc_obs *m, const struct sc_obs *k)
+{
+	for (int i = 0; i < SC_OBS_NR_SYS; i++)
+		if (m->sys[i] != SC_OBS_NONE && k->sys[i] != SC_OBS_NONE)
+			return true;
+	return false;
 }
 
 void sc_diff_compare(const struct scenario *sc, const struct sc_trace *m,
@@ -200,7 +227,12 @@ void sc_diff_compare(const struct scenario *sc, const struct sc_trace *m,
 	long sys_d[SC_OBS_NR_SYS] = { 0 };
 	long *rss_d = calloc(sc->nnames + 1, sizeof(*rss_d));
 	size_t end = m->stop < k->stop ? m->stop : k->stop;
+	struct sc_timing t = { 0 };
+	unsigned int skip;
+	bool raced;
 
+	if (sc_timing(sc, &t))
+		t.race_op = 0;	/* no memory: compare nothing timed */
 	for (size_t i = 0; i < end; i++) {
 		f.op = &sc->ops[i];
 		f.header = false;
@@ -208,12 +240,22 @@ void sc_diff_compare(const struct scenario *sc, const struct sc_trace *m,
 			end = i;
 			break;
 		}
-		compare_op(&f, &m->obs[i], &k->obs[i]);
-		if (rss_d)
+		skip = t.skip ? t.skip[i] : SC_SKIP_FAULTS |
+			SC_SKIP_COUNTERS | SC_SKIP_VALS;
+		raced = i >= t.race_op;
+		if (raced && !d->race_line)
+			d->race_line = f.op->pos.line;
+		compare_op(&f, &m->obs[i], &k->obs[i], skip, raced);
+		if (skip & SC_SKIP_COUNTERS) {
+			if (has_counters(&m->obs[i], &k->obs[i]))
+				timed(&f, !raced);
+		} else if (rss_d) {
 			compare_counters(&f, &m->obs[i], &k->obs[i], sys_d,
 					 rss_d);
+		}
 	}
 	d->compared = end;
+	sc_timing_free(&t);
 	free(rss_d);
 }
 
@@ -298,7 +340,16 @@ void sc_diff_summary(const struct scenario *sc, const struct sc_diff *d,
 	if (d->skipped)
 		fprintf(out, ", %u model-only item%s skipped", d->skipped,
 			d->skipped == 1 ? "" : "s");
+	if (d->timed)
+		fprintf(out, ", %u timing-dependent observable%s skipped",
+			d->timed, d->timed == 1 ? "" : "s");
 	fprintf(out, ")\n");
+	if (d->timed_flight)
+		fprintf(out, "    skipped while a background op ran: %u (faults of its process's ops, counters, pagemap and mincore counts: docs/differences.md)\n",
+			d->timed_flight);
+	if (d->race_line && d->timed > d->timed_flight)
+		fprintf(out, "    skipped from line %d on, where ops ran at the same time in no fixed order: %u (fault counts, counters, pagemap and mincore counts; results and tags are compared)\n",
+			d->race_line, d->timed - d->timed_flight);
 	if (d->partial)
 		fprintf(out, "    not compared from line %d on: %s\n",
 			d->stop_line, d->why);

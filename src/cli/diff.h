@@ -25,8 +25,26 @@ struct sc_diff {
 	int stop_line;
 	bool not_run;		/* the kernel backend could not start */
 	unsigned int skipped;	/* model-only items the kernel skipped */
+	unsigned int timed;	/* observables skipped: scheduling-dependent */
+	unsigned int timed_flight;	/* of them, while a background op ran */
+	int race_line;		/* ops ran concurrently here; 0: never */
 	char why[512];		/* why partial or not run */
 };
+
+/* Observables of an op that depend on scheduling (diff_timing.c). */
+enum {
+	SC_SKIP_FAULTS = 1,	/* its faults= */
+	SC_SKIP_COUNTERS = 2,	/* the pool counters and rss after it */
+	SC_SKIP_VALS = 4,	/* what an observer (pagemap, mincore) saw */
+};
+
+struct sc_timing {
+	unsigned char *skip;	/* per op: SC_SKIP_* */
+	size_t race_op;		/* the first op that raced another, or nops */
+};
+
+int sc_timing(const struct scenario *sc, struct sc_timing *t);
+void sc_timing_free(struct sc_timing *t);
 
 /**
  * sc_diff_run() - run @sc on the model and on the kernel and compare.

@@ -128,8 +128,7 @@ done
 # The monitor's ops on the kernel: UFFDIO_COPY into a page nobody
 # faulted yet, the shared table that shows it to B without a fault,
 # EEXIST, UFFDIO_WAKE, a nonblocking read, unregister and close.  (An
-# access that sleeps in a userfault needs a background op, which this
-# backend does not run.)  Whether B's read of the copied page faults
+# access that sleeps in a userfault: the next section.)  Whether B's read of the copied page faults
 # depends on the kernel: where MISSING registration unshares (quirk
 # uffd-missing-no-share, probed by diff), A's copy lands in a table of
 # A's own; so the file leaves B's fault count to the diff.
@@ -170,6 +169,72 @@ if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
 	ok "run --backend=kernel of userfaultfd MISSING ops"
 else
 	not_ok "run --backend=kernel of userfaultfd MISSING ops (exit $rc)"
+	diag_file "$tmp/out"
+	diag_file "$tmp/err"
+fi
+
+# ---- userfaultfd MISSING mode, an access asleep in the background ---------
+
+# A's accesses sleep in userfaults on a worker thread of A's driver while
+# its main thread reads each event and resolves it (UFFDIO_COPY, with and
+# without wake, then unregister).  Each access's result, tag and faults
+# are compared at its wait; the monitor ops' fault counts and the
+# counters while it sleeps are timing-dependent and skipped.
+cat >"$tmp/uffd-bg.hw" <<'EOS'
+pool 4
+memfd f
+ftruncate f 1G
+spawn A
+A mmap 0x40000000 1G rw shared,noreserve f 0
+A write 0x40000000 tag=0x11 => faults=1
+A uffd_register 0x40000000 1G missing
+A read 0x40200000 & => tag=0x22 faults=1
+A uffd_read => addr=0x40200000 write=0
+A uffd_copy 0x40200000 tag=0x22
+wait A
+A write 0x40400000 tag=0x33 & => faults=1
+A uffd_read => addr=0x40400000 write=1
+A uffd_copy 0x40400000 tag=0x44 dontwake
+A uffd_wake 0x40400000 2M
+wait A
+A read 0x40400000 => tag=0x33 faults=0
+A read 0x40600000 & => tag=0 faults=1
+A uffd_read => addr=0x40600000 write=0
+A uffd_unregister 0x40000000 1G
+wait A
+A uffd_close
+expect A rss=4
+EOS
+hw diff "$tmp/uffd-bg.hw"
+if [ "$rc" -eq 0 ] && grep -q "^AGREE .*timing-dependent" "$tmp/out"; then
+	ok "diff of a userfault asleep in the background: $(grep '^AGREE ' "$tmp/out")"
+else
+	not_ok "diff of a userfault asleep in the background (exit $rc)"
+	diag_file "$tmp/out"
+fi
+hw run -q --backend=kernel "$tmp/uffd-bg.hw"
+if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
+	ok "run --backend=kernel of a userfault asleep in the background"
+else
+	not_ok "run --backend=kernel of a userfault asleep in the background (exit $rc)"
+	diag_file "$tmp/out"
+	diag_file "$tmp/err"
+fi
+
+# Nobody resolves it: the wait gives up after the time limit, every
+# userfaultfd is closed, which wakes the fault, and the run stops there
+# with the reason; no driver is left behind and the pool is given back.
+printf '%s\n' 'pool 4' 'memfd f' 'ftruncate f 1G' 'spawn A' \
+	'A mmap 0x40000000 1G rw shared,noreserve f 0' \
+	'A uffd_register 0x40000000 1G missing' \
+	'A read 0x40200000 &' 'wait A' 'A read 0x40000000' >"$tmp/stuck.hw"
+hw run -q --backend=kernel --timeout 0.5 "$tmp/stuck.hw"
+if [ "$rc" -eq 1 ] && grep -q "still running 500 ms after 'wait' at line 8" "$tmp/err" &&
+   grep -q "stopped at line 8" "$tmp/out" && drivers_gone &&
+   [ "$(cat "$NR")" = "$nr0" ]; then
+	ok "a background userfault nobody resolves: given up after the time limit"
+else
+	not_ok "a background userfault nobody resolves (exit $rc, drivers $(drivers), nr_hugepages $(cat "$NR"))"
 	diag_file "$tmp/out"
 	diag_file "$tmp/err"
 fi

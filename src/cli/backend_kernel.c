@@ -17,11 +17,31 @@
  *    (an address the driver itself occupies, a pool that cannot grow, a
  *    migration with one NUMA node), the backend says so through
  *    diverged(), once, and the comparison stops there.
+ *
+ * Background ops.  The executor's main thread talks to a driver over its
+ * socket; a job thread of the executor (an op run with `&`, or one that
+ * may sleep in a userfault) talks to a worker thread of the driver over
+ * a channel of its own (kernel_thread.c), taken at its first call to that
+ * driver and given back by thread_exit, when the job is done.  So the
+ * monitor's ops reach the driver while a worker sleeps in a userfault.
+ *  - A driver's socket carries one call at a time: kproc.lock, held for
+ *    the call.  A job thread uses it only to ask for a worker.
+ *  - kernel.lock orders diverged and the channels' busy and dead flags
+ *    and their sockets; it is never held across a call.  A channel is
+ *    used by the job that holds it (busy) only; reap() of its driver
+ *    shuts a busy one down (its job's call fails) and leaves the close to
+ *    the job.
+ *  - A job never reaps or kills: what goes wrong on a channel is said
+ *    through diverged(), and the main thread stops the run there.
+ *  - A job waits for its worker without a timeout of its own: the
+ *    executor bounds it (a wait, then unblock(), which closes every
+ *    driver's userfaultfd, then abandon()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,6 +69,15 @@
 
 #define KB_TIMEOUT	10	/* seconds a driver may take to answer */
 #define KB_MAX_NODES	64
+#define KB_MAX_CHANS	16	/* background channels per driver */
+#define KB_JOB_PROCS	4	/* drivers one job may call */
+
+/* A socket to one worker thread of a driver. */
+struct kchan {
+	int sock;		/* -1: no worker yet */
+	bool busy;		/* a job holds it */
+	bool dead;		/* its driver was reaped: the job closes it */
+};
 
 struct kproc {
 	pid_t pid;		/* 0: no such process */
@@ -56,6 +85,8 @@ struct kproc {
 	int pidfd;		/* -1 if pidfd_open() is missing */
 	bool direct;		/* our child (spawn), not a scenario fork */
 	char name[32];
+	pthread_mutex_t lock;	/* sock: one call at a time */
+	struct kchan chan[KB_MAX_CHANS];
 };
 
 struct kernel {
@@ -63,10 +94,19 @@ struct kernel {
 	struct kproc *proc;	/* by name index */
 	int *fd;		/* memfds by name index, -1 if none */
 	FILE *report;
+	pthread_mutex_t lock;	/* diverged; the channels */
 	char diverged[512];	/* why the scenario cannot go on as is */
 	int nodes[KB_MAX_NODES];
 	int nnodes;
 };
+
+/* A job thread's channels (thread_enter to thread_exit). */
+static __thread struct kb_job {
+	bool on;
+	int n;
+	int proc[KB_JOB_PROCS];
+	struct kchan *ch[KB_JOB_PROCS];
+} kb_job;
 
 static char kb_last_error[512];
 
@@ -82,11 +122,13 @@ static void diverge(struct kernel *k, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (k->diverged[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->diverged, sizeof(k->diverged), fmt, ap);
-	va_end(ap);
+	pthread_mutex_lock(&k->lock);
+	if (!k->diverged[0]) {
+		va_start(ap, fmt);
+		vsnprintf(k->diverged, sizeof(k->diverged), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&k->lock);
 }
 
 /* ---- drivers ---------------------------------------------------------- */
@@ -107,12 +149,32 @@ static bool gone(struct kproc *p, int ms)
 	return false;
 }
 
+/* The channels of a driver that is gone; a busy one is its job's to close. */
+static void close_chans(struct kernel *k, struct kproc *p)
+{
+	pthread_mutex_lock(&k->lock);
+	for (int i = 0; i < KB_MAX_CHANS; i++) {
+		struct kchan *ch = &p->chan[i];
+
+		if (ch->sock < 0)
+			continue;
+		if (ch->busy) {
+			shutdown(ch->sock, SHUT_RDWR);
+			ch->dead = true;
+		} else {
+			close(ch->sock);
+			ch->sock = -1;
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
 /*
  * Wait until @p's process is gone, then forget it.  A process that does
  * not go even after SIGKILL is stuck in the kernel (an uninterruptible
  * sleep): it is left there, never waited for.  Return: false then.
  */
-static bool reap(struct kproc *p)
+static bool reap(struct kernel *k, struct kproc *p)
 {
 	bool ok;
 
@@ -127,12 +189,15 @@ static bool reap(struct kproc *p)
 		waitpid(p->pid, NULL, 0);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
+	ks_untrack_pid(p->pid);
+	pthread_mutex_lock(&p->lock);
 	if (p->sock >= 0)
 		close(p->sock);
-	ks_untrack_pid(p->pid);
 	p->pid = 0;
 	p->sock = -1;
 	p->pidfd = -1;
+	pthread_mutex_unlock(&p->lock);
+	close_chans(k, p);
 	return ok;
 }
 
@@ -169,7 +234,7 @@ static void lost(struct kernel *k, struct kproc *p, const char *what)
 
 	kernel_stack(pid, stack, sizeof(stack));
 	kill(pid, SIGKILL);
-	if (reap(p))
+	if (reap(k, p))
 		diverge(k, "%s (pid %d) %s", p->name, (int)pid, what);
 	else
 		diverge(k, "%s (pid %d) %s, and SIGKILL cannot end it: it is stuck in the kernel, in %s (left behind; it keeps its pages until the machine reboots)",
@@ -177,23 +242,18 @@ static void lost(struct kernel *k, struct kproc *p, const char *what)
 }
 
 /*
- * One request to the driver of @proc, with descriptor @fd if not -1, and
- * its response.  Return: 0, or -EPIPE when the driver is gone or hung
- * (the run has diverged then).
+ * Send @q, with descriptor @fd if not -1, on @sock and receive the
+ * response.  Return: 0, or -EPIPE with what happened in @what.
  */
-static int kcall(struct kernel *k, int proc, struct kd_req *q, int fd,
-		 struct kd_resp *r)
+static int transact(int sock, struct kd_req *q, int fd, struct kd_resp *r,
+		    const char **what)
 {
-	struct kproc *p = &k->proc[proc];
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = q, .iov_len = sizeof(*q) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 	ssize_t n;
 
-	memset(r, 0, sizeof(*r));
-	if (!p->pid)
-		return -EPIPE;
 	if (fd >= 0) {
 		memset(cbuf, 0, sizeof(cbuf));
 		msg.msg_control = cbuf;
@@ -204,26 +264,172 @@ static int kcall(struct kernel *k, int proc, struct kd_req *q, int fd,
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	if (sendmsg(p->sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*q)) {
-		lost(k, p, "died: its socket is closed");
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*q)) {
+		*what = "died: its socket is closed";
 		return -EPIPE;
 	}
 	if (q->op == KD_EXIT)
 		return 0;
 	do {
-		n = recv(p->sock, r, sizeof(*r), 0);
+		n = recv(sock, r, sizeof(*r), 0);
 	} while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(*r)) {
-		lost(k, p, n < 0 && errno == EAGAIN ?
-		     "did not answer in time" : "died during the op");
+		*what = n < 0 && errno == EAGAIN ? "did not answer in time" :
+			"died during the op";
 		memset(r, 0, sizeof(*r));
 		return -EPIPE;
 	}
+	return 0;
+}
+
+/* A call on @p's own socket; -EPIPE with @what NULL if @p is gone. */
+static int main_call(struct kproc *p, struct kd_req *q, int fd,
+		     struct kd_resp *r, const char **what)
+{
+	int err = -EPIPE;
+
+	*what = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->pid)
+		err = transact(p->sock, q, fd, r, what);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+/* The driver refused the op: the scenario cannot go on as written. */
+static void conflict(struct kernel *k, struct kproc *p,
+		     const struct kd_resp *r)
+{
 	if (r->conflict == KD_CONFLICT_ADDR)
 		diverge(k, "%s: %s; the driver process is a clone of hugewalk, so this address is not free in it (a build with sanitizers has shadow memory there: use build/real/hugewalk)",
 			p->name, r->msg);
 	else if (r->conflict == KD_CONFLICT_HANG)
 		diverge(k, "%s: %s", p->name, r->msg);
+}
+
+/* ---- channels to worker threads (background ops) ---------------------- */
+
+/* Give a job's channel back; close it if its driver is gone. */
+static void chan_put(struct kernel *k, struct kchan *ch)
+{
+	pthread_mutex_lock(&k->lock);
+	ch->busy = false;
+	if (ch->dead) {
+		close(ch->sock);
+		ch->sock = -1;
+		ch->dead = false;
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+/*
+ * The calling job's channel to @proc's driver: one it holds, else an
+ * idle one, else a new worker (KD_THREAD).  NULL with @err set if none.
+ */
+static struct kchan *chan_get(struct kernel *k, int proc, int *err)
+{
+	struct kproc *p = &k->proc[proc];
+	struct kd_req q = { .op = KD_THREAD };
+	struct kchan *ch = NULL;
+	const char *what;
+	struct kd_resp r;
+	int i, sv[2];
+
+	for (i = 0; i < kb_job.n; i++)
+		if (kb_job.proc[i] == proc)
+			return kb_job.ch[i];
+	*err = -EMFILE;
+	if (kb_job.n == KB_JOB_PROCS)
+		return NULL;
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < KB_MAX_CHANS; i++) {
+		struct kchan *c = &p->chan[i];
+
+		if (c->busy || c->dead)
+			continue;
+		if (c->sock >= 0 || !ch)
+			ch = c;
+		if (c->sock >= 0)
+			break;
+	}
+	if (ch)
+		ch->busy = true;
+	pthread_mutex_unlock(&k->lock);
+	if (!ch)
+		return NULL;
+	if (ch->sock < 0) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+			*err = -errno;
+			chan_put(k, ch);
+			return NULL;
+		}
+		*err = main_call(p, &q, sv[1], &r, &what);
+		close(sv[1]);
+		if (!*err)
+			*err = r.ret;
+		if (*err) {
+			close(sv[0]);
+			chan_put(k, ch);
+			return NULL;
+		}
+		pthread_mutex_lock(&k->lock);
+		ch->sock = sv[0];
+		pthread_mutex_unlock(&k->lock);
+	}
+	kb_job.proc[kb_job.n] = proc;
+	kb_job.ch[kb_job.n++] = ch;
+	return ch;
+}
+
+/* A job's call: on its channel to @proc's driver. */
+static int job_call(struct kernel *k, int proc, struct kd_req *q, int fd,
+		    struct kd_resp *r)
+{
+	struct kproc *p = &k->proc[proc];
+	struct kchan *ch;
+	const char *what;
+	int err;
+
+	ch = chan_get(k, proc, &err);
+	if (!ch) {
+		if (err == -EPIPE)
+			diverge(k, "%s: its driver is gone", p->name);
+		return err;
+	}
+	err = transact(ch->sock, q, fd, r, &what);
+	if (err) {
+		diverge(k, "%s (pid %d) %s, in a background op", p->name,
+			(int)p->pid, what);
+		pthread_mutex_lock(&k->lock);
+		ch->dead = true;	/* chan_put() closes it */
+		pthread_mutex_unlock(&k->lock);
+	}
+	return err;
+}
+
+/*
+ * One request to the driver of @proc, with descriptor @fd if not -1, and
+ * its response: from a job thread on its channel, else on the driver's
+ * socket.  Return: 0, or -EPIPE when the driver is gone or hung (the
+ * run has diverged then), or (a job) -errno when it has no channel.
+ */
+static int kcall(struct kernel *k, int proc, struct kd_req *q, int fd,
+		 struct kd_resp *r)
+{
+	struct kproc *p = &k->proc[proc];
+	const char *what;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	if (kb_job.on)
+		err = job_call(k, proc, q, fd, r);
+	else
+		err = main_call(p, q, fd, r, &what);
+	if (err && !kb_job.on && what)
+		lost(k, p, what);
+	if (err)
+		return err;
+	conflict(k, p, r);
 	return 0;
 }
 
@@ -242,13 +448,15 @@ static int start_proc(struct kernel *k, int proc, const char *name,
 	struct kproc *p = &k->proc[proc];
 	struct timeval tv = { .tv_sec = KB_TIMEOUT };
 
-	p->pid = pid;
-	p->sock = sock;
-	p->direct = direct;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	ks_track_pid(pid, direct);
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->direct = direct;
+	pthread_mutex_lock(&p->lock);
+	p->pid = pid;
+	p->sock = sock;
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 
@@ -273,10 +481,14 @@ static void *kernel_open(size_t nr_names, const char *policy, FILE *report,
 	k->fd = calloc(nr_names + 1, sizeof(*k->fd));
 	if (!k->proc || !k->fd)
 		goto fail;
+	pthread_mutex_init(&k->lock, NULL);
 	for (i = 0; i <= nr_names; i++) {
 		k->fd[i] = -1;
 		k->proc[i].sock = -1;
 		k->proc[i].pidfd = -1;
+		pthread_mutex_init(&k->proc[i].lock, NULL);
+		for (int c = 0; c < KB_MAX_CHANS; c++)
+			k->proc[i].chan[c].sock = -1;
 	}
 	k->nnodes = ks_memory_nodes(k->nodes, KB_MAX_NODES);
 	*err = ks_acquire(kb_last_error, sizeof(kb_last_error));
@@ -305,23 +517,77 @@ static void kernel_close(void *be)
 		if (k->proc[i].pid)
 			kill(k->proc[i].pid, SIGKILL);
 	for (size_t i = 0; i <= k->nr; i++) {
-		reap(&k->proc[i]);
+		reap(k, &k->proc[i]);
 		if (k->fd[i] >= 0) {
 			ks_untrack_fd(k->fd[i]);
 			close(k->fd[i]);
 		}
 	}
 	ks_release();
+	for (size_t i = 0; i <= k->nr; i++)
+		pthread_mutex_destroy(&k->proc[i].lock);
+	pthread_mutex_destroy(&k->lock);
 	free(k->proc);
 	free(k->fd);
 	free(k);
 }
 
-static const char *kernel_diverged(void *be)
+#if KD_HAVE_THREADS
+/* A job thread: its calls go to worker threads, on channels of its own. */
+static int kernel_thread_enter(void *be, const char *name)
+{
+	kb_job = (struct kb_job){ .on = true };
+	return 0;
+}
+
+static void kernel_thread_exit(void *be)
+{
+	for (int i = 0; i < kb_job.n; i++)
+		chan_put(be, kb_job.ch[i]);
+	kb_job = (struct kb_job){ .on = false };
+}
+#endif
+
+/*
+ * Release every worker asleep in a userfault: each driver closes its
+ * userfaultfd (userfaultfd_release() wakes the faults, which are then
+ * handled as if the range had never been registered).
+ */
+static void kernel_unblock(void *be)
+{
+	struct kernel *k = be;
+	struct kd_req q = { .op = KD_UFFD_CLOSE };
+	struct kd_resp r;
+
+	for (size_t i = 0; i <= k->nr; i++)
+		if (k->proc[i].pid)
+			kcall(k, (int)i, &q, -1, &r);
+}
+
+/*
+ * The run gives up on a job that never came back (it may still use this
+ * process's memory, so nothing here is freed): kill every driver, the
+ * stuck one's worker with it, and give the pool back.
+ */
+static void kernel_abandon(void *be)
 {
 	struct kernel *k = be;
 
-	return k->diverged[0] ? k->diverged : NULL;
+	for (size_t i = 0; i <= k->nr; i++)
+		if (k->proc[i].pid)
+			kill(k->proc[i].pid, SIGKILL);
+	ks_release();
+}
+
+static const char *kernel_diverged(void *be)
+{
+	struct kernel *k = be;
+	bool set;
+
+	pthread_mutex_lock(&k->lock);
+	set = k->diverged[0];	/* written once, then never again */
+	pthread_mutex_unlock(&k->lock);
+	return set ? k->diverged : NULL;
 }
 
 static int kernel_set_pool(void *be, unsigned long nr, unsigned long *now)
@@ -418,7 +684,7 @@ static int kernel_exit(void *be, int proc)
 	struct kd_resp r;
 
 	kcall(k, proc, &q, -1, &r);
-	reap(&k->proc[proc]);
+	reap(k, &k->proc[proc]);
 	return 0;
 }
 
@@ -762,4 +1028,10 @@ const struct sc_backend sc_kernel_backend = {
 	.pagemap = kernel_pagemap,
 	.mincore = kernel_mincore,
 	.stat = kernel_stat,
+#if KD_HAVE_THREADS
+	.thread_enter = kernel_thread_enter,
+	.thread_exit = kernel_thread_exit,
+#endif
+	.unblock = kernel_unblock,
+	.abandon = kernel_abandon,
 };

@@ -44,6 +44,7 @@ enum kd_op {
 	KD_UFFD_COPY,	/* flags: UFFDIO_COPY_MODE_* */
 	KD_UFFD_WAKE,
 	KD_UFFD_CLOSE,
+	KD_THREAD,	/* a worker thread for the socket passed with it */
 };
 
 /* What a response carries at most: 1 GiB of huge pages. */
@@ -91,6 +92,16 @@ enum {
 	KD_CONFLICT_ADDR = 1,	/* the range overlaps the driver's own */
 	KD_CONFLICT_HANG,	/* the kernel would hang in it */
 };
+
+/*
+ * Worker threads in a driver, for background ops (kernel_thread.c): they
+ * copy glibc's x86-64 thread area.  Elsewhere background ops are skipped.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__)
+#define KD_HAVE_THREADS	1
+#else
+#define KD_HAVE_THREADS	0
+#endif
 
 /* The driver's socket: the same descriptor number in every driver. */
 #define KD_SOCK		3

@@ -6,13 +6,23 @@
  * socket, performs it with the real system call or memory access, and
  * answers with the result and the faults the op took.
  *
- * Faults are ru_minflt + ru_majflt from getrusage(RUSAGE_SELF), read just
- * before and just after the op: a "window".  For the count to be the
- * scenario's alone, a driver keeps these invariants:
+ * A driver has a main thread, which serves the controller's socket, and,
+ * for the ops the scenario runs in the background, worker threads, each
+ * serving a socket of its own (kernel_thread.c).  An op's faults are
+ * ru_minflt + ru_majflt of the thread that runs it, from
+ * getrusage(RUSAGE_THREAD), read just before and just after the op: a
+ * "window".  The process's count is the sum of its threads' windows.
+ * For the count to be the scenario's alone, a driver keeps these
+ * invariants:
  *
- *  - Inside a window it writes only to memory that is already present and
- *    writable in its page tables: its own stack (prefaulted whole) and the
- *    kd state (prefaulted after every fork).  A store to a page that fork
+ *  - Inside a window a thread writes only to memory that is already
+ *    present and writable in its page tables: its own stack (prefaulted
+ *    whole) and its struct kd_ctx (the main thread's is in the kd state,
+ *    prefaulted after every fork; a worker's, its stack and its thread
+ *    area are in a mapping of its own, prefaulted when the worker starts
+ *    and MADV_DONTFORK, so that no fork makes it copy-on-write: a worker
+ *    may be in a window, asleep in a userfault, while the main thread
+ *    forks).  A store to a page that fork
  *    made copy-on-write would be a fault of the driver, not of the
  *    scenario; so would a load from a text page that fork did not copy
  *    (file mappings without anonymous pages are faulted in lazily: see
@@ -23,8 +33,13 @@
  *    it touches between clone() and the second getrusage() is shared
  *    copy-on-write with the child.  The child starts on a new stack.
  *  - No malloc and no stdio: a driver is cloned from a controller that may
- *    have other threads (liburcu's call_rcu worker), whose libc locks the
- *    clone inherits in whatever state they were.
+ *    have other threads (liburcu's call_rcu worker, the executor's job
+ *    threads), whose libc locks the clone inherits in whatever state they
+ *    were.  For the same reason a worker is a bare clone(), not a
+ *    pthread.
+ *  - The threads share the fault count (kd.faults) and the userfaultfd
+ *    (kd.uffd) only, through atomics, outside windows (kd.uffd is read
+ *    inside one: a load of a present page).
  *  - It never touches memory outside the scenario's mappings on behalf of
  *    the scenario: each op's range is first checked against the driver's
  *    own mappings in /proc/self/maps, and a range that overlaps one is
@@ -56,7 +71,7 @@
 #endif
 #endif
 
-#include "cli/kernel.h"
+#include "cli/kernel_driver.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
@@ -68,34 +83,42 @@
 #define MPOL_MF_MOVE		(1 << 1)
 #endif
 
-/* The driver's code must not write ASan's shadow inside a window. */
-#define KD_FN	__attribute__((no_sanitize_address))
-
-#define KD_STACK_SIZE	(256UL << 10)
-#define KD_PAGE		4096UL
+#define KD_RUSAGE	RUSAGE_THREAD	/* a window counts its thread only */
 
 static struct kd_state {
-	char altstack[64 << 10];	/* where SIGSEGV/SIGBUS are handled */
-	char maps[64 << 10];		/* /proc/self/maps, in pieces */
-	unsigned char vec[(1 << 30) / 4096];	/* mincore() of 1 GiB */
-	uint64_t tags[KD_MAX_PAGES];	/* process_vm_readv()'s buffer */
-	struct iovec liov[KD_MAX_PAGES], riov[KD_MAX_PAGES];
-	struct kd_req req;
-	struct kd_resp resp;
-	sigjmp_buf jb;
-	volatile sig_atomic_t armed;	/* an access is in its window */
-	volatile int sig;
-	volatile uint64_t sig_addr;
-	uint64_t faults;		/* since this process began */
+	char altstack[KD_ALTSTACK];	/* where SIGSEGV/SIGBUS are handled */
+	struct kd_ctx ctx;		/* the main thread's */
+	uint64_t faults;		/* since this process began; atomic */
 	char *stack;			/* the stack this driver runs on */
-	int uffd;			/* the process's userfaultfd, or -1 */
+	int uffd;			/* the process's userfaultfd, or -1; atomic */
 	/* Handed from parent to child across clone(). */
 	int child_sock;
 	char *child_stack;
 	char child_name[32];
 } kd;
 
-KD_FN static void kd_touch(void *p, size_t len)
+__thread struct kd_ctx *kd_self;
+
+/* A new stack or thread area: mapped, written whole; -errno in errno. */
+KD_FN void *kd_map_area(size_t len, bool dontfork)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	int err;
+
+	if (p == MAP_FAILED)
+		return p;
+	if (dontfork && madvise(p, len, MADV_DONTFORK)) {
+		err = errno;
+		munmap(p, len);
+		errno = err;
+		return MAP_FAILED;
+	}
+	kd_touch(p, len);
+	return p;
+}
+
+KD_FN void kd_touch(void *p, size_t len)
 {
 	volatile char *c = p;
 
@@ -149,14 +172,14 @@ static void kd_warm_up(void)
 	sigjmp_buf jb;
 	void *p;
 
-	getrusage(RUSAGE_SELF, &ru);
+	getrusage(KD_RUSAGE, &ru);
 	p = mmap(NULL, 0, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	(void)p;
 	munmap(NULL, 0);
 	mprotect(NULL, 0, PROT_NONE);
 	madvise(NULL, 0, MADV_DONTNEED);
 	p = mremap(NULL, 0, 0, 0);
-	mincore(NULL, 0, kd.vec);
+	mincore(NULL, 0, kd_self->vec);
 	process_vm_readv(getpid(), NULL, 0, NULL, 0, 0);
 	syscall(SYS_getpid);
 	ioctl(-1, 0);
@@ -167,7 +190,7 @@ static void kd_warm_up(void)
 
 /*
  * kd_maps_foreach() - call @fn on each line of /proc/self/maps, read in
- * pieces through kd.maps (no allocation), until @fn returns false.
+ * pieces through kd_self->maps (no allocation), until @fn returns false.
  * Return: 0, or -1 if the file cannot be opened.
  */
 KD_FN static int kd_maps_foreach(bool (*fn)(char *line, void *arg),
@@ -183,19 +206,19 @@ KD_FN static int kd_maps_foreach(bool (*fn)(char *line, void *arg),
 	if (fd < 0)
 		return -1;
 	while (more) {
-		n = read(fd, kd.maps + have, sizeof(kd.maps) - 1 - have);
+		n = read(fd, kd_self->maps + have, sizeof(kd_self->maps) - 1 - have);
 		if (n <= 0)
 			break;
 		have += (size_t)n;
-		kd.maps[have] = '\0';
-		line = kd.maps;
+		kd_self->maps[have] = '\0';
+		line = kd_self->maps;
 		while (more && (end = strchr(line, '\n'))) {
 			*end = '\0';
 			more = fn(line, arg);
 			line = end + 1;
 		}
 		have = strlen(line);
-		memmove(kd.maps, line, have);
+		memmove(kd_self->maps, line, have);
 	}
 	close(fd);
 	return 0;
@@ -222,9 +245,37 @@ KD_FN static void kd_prefault(void)
 	kd_maps_foreach(kd_prefault_each, &tp);
 }
 
+struct kd_mapping_arg {
+	uintptr_t addr, start, end;
+};
+
+static bool kd_mapping_each(char *line, void *arg)
+{
+	struct kd_mapping_arg *m = arg;
+	unsigned long a, b;
+
+	if (sscanf(line, "%lx-%lx", &a, &b) != 2 || m->addr < a ||
+	    m->addr >= b)
+		return true;
+	m->start = a;
+	m->end = b;
+	return false;
+}
+
+int kd_mapping_of(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	struct kd_mapping_arg m = { addr, 0, 0 };
+
+	if (kd_maps_foreach(kd_mapping_each, &m) || !m.end)
+		return -ENOENT;
+	*start = m.start;
+	*end = m.end;
+	return 0;
+}
+
 /*
  * Does [a, b) overlap a mapping of the driver's own (anything that is not
- * a scenario memfd)?  Then say which, in kd.resp.msg.
+ * a scenario memfd)?  Then say which, in kd_self->resp.msg.
  */
 struct kd_conflict_arg {
 	uint64_t a, b;
@@ -238,7 +289,7 @@ KD_FN static bool kd_conflict_each(char *line, void *arg)
 
 	if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < c->b && c->a < e &&
 	    !strstr(line, "/memfd:" KD_MEMFD_PREFIX)) {
-		snprintf(kd.resp.msg, sizeof(kd.resp.msg),
+		snprintf(kd_self->resp.msg, sizeof(kd_self->resp.msg),
 			 "0x%llx-0x%llx overlaps the driver's own mapping %.160s",
 			 (unsigned long long)c->a, (unsigned long long)c->b,
 			 line);
@@ -255,13 +306,7 @@ KD_FN static bool kd_conflict(uint64_t a, uint64_t b)
 	return c.hit;
 }
 
-/* The scenario mappings of /proc/self/maps, in kd.ranges. */
-#define KD_MAX_RANGES	64
-static struct kd_range {
-	uint64_t start, end;
-	bool shared;
-} kd_ranges[KD_MAX_RANGES];
-
+/* The scenario mappings of /proc/self/maps, in kd_self->ranges. */
 static bool kd_scenario_range(char *line, void *arg)
 {
 	int *nr = arg;
@@ -271,7 +316,7 @@ static bool kd_scenario_range(char *line, void *arg)
 	if (*nr < KD_MAX_RANGES &&
 	    sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
 	    strstr(line, "/memfd:" KD_MEMFD_PREFIX))
-		kd_ranges[(*nr)++] = (struct kd_range){ a, b, perms[3] == 's' };
+		kd_self->ranges[(*nr)++] = (struct kd_range){ a, b, perms[3] == 's' };
 	return true;
 }
 
@@ -303,7 +348,7 @@ static bool kd_covered(uint64_t p, int nr, uint64_t old, uint64_t len,
 			continue;
 		}
 		for (int i = 0; i < nr; i++) {
-			uint64_t s = kd_ranges[i].start, e = kd_ranges[i].end;
+			uint64_t s = kd_self->ranges[i].start, e = kd_self->ranges[i].end;
 
 			if (s <= old && e > old)	/* the source: going */
 				continue;
@@ -341,9 +386,9 @@ static bool kd_mremap_hangs(uint64_t old, uint64_t len, uint64_t new_len,
 	bool hang = false;
 
 	for (i = 0; i < nr; i++)
-		if (kd_ranges[i].start <= old && old < kd_ranges[i].end)
+		if (kd_self->ranges[i].start <= old && old < kd_self->ranges[i].end)
 			break;
-	if (i == nr || !kd_ranges[i].shared || old + len > kd_ranges[i].end)
+	if (i == nr || !kd_self->ranges[i].shared || old + len > kd_self->ranges[i].end)
 		return false;	/* private, or the kernel refuses it */
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	kc = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
@@ -365,7 +410,7 @@ static bool kd_mremap_hangs(uint64_t old, uint64_t len, uint64_t new_len,
 		}
 		if (kd_covered((dst + off) & ~(pud - 1), nr, old, len, dst,
 			       new_len)) {
-			snprintf(kd.resp.msg, sizeof(kd.resp.msg),
+			snprintf(kd_self->resp.msg, sizeof(kd_self->resp.msg),
 				 "mremap 0x%llx -> 0x%llx would hang the running kernel: move_hugetlb_page_tables() holds i_mmap_rwsem for write, and moving the page at 0x%llx (in a PMD table not shared) into the 1 GiB at 0x%llx, which the new mapping covers whole, its huge_pte_alloc() calls huge_pmd_share(), which takes i_mmap_rwsem again; not run (docs/differences.md)",
 				 (unsigned long long)old,
 				 (unsigned long long)dst,
@@ -394,10 +439,10 @@ KD_FN static unsigned long kd_delta(const struct rusage *r0,
 	struct rusage __r0, __r1;					\
 	long __ret;							\
 									\
-	getrusage(RUSAGE_SELF, &__r0);					\
+	getrusage(KD_RUSAGE, &__r0);					\
 	__ret = (long)(call);						\
-	getrusage(RUSAGE_SELF, &__r1);					\
-	kd.resp.faults = kd_delta(&__r0, &__r1);			\
+	getrusage(KD_RUSAGE, &__r1);					\
+	kd_self->resp.faults = kd_delta(&__r0, &__r1);			\
 	__ret;								\
 })
 
@@ -408,14 +453,14 @@ static int kd_err(long ret)
 
 KD_FN static void kd_on_fault(int sig, siginfo_t *si, void *uc)
 {
-	if (!kd.armed) {
+	if (!kd_self->armed) {
 		/* Not the scenario's access: die of it, as without us. */
 		signal(sig, SIG_DFL);
 		return;
 	}
-	kd.sig = sig;
-	kd.sig_addr = (uintptr_t)si->si_addr;
-	siglongjmp(kd.jb, 1);
+	kd_self->sig = sig;
+	kd_self->sig_addr = (uintptr_t)si->si_addr;
+	siglongjmp(kd_self->jb, 1);
 }
 
 /* A load or store of the tag word at @addr; 0 or the signal it raised. */
@@ -426,52 +471,87 @@ KD_FN static int kd_access(uint64_t addr, bool write, uint64_t *tag)
 	volatile uint64_t val = *tag;
 	volatile int sig = 0;
 
-	kd.sig = 0;
-	getrusage(RUSAGE_SELF, &r0);
-	if (!sigsetjmp(kd.jb, 1)) {
-		kd.armed = 1;
+	kd_self->sig = 0;
+	getrusage(KD_RUSAGE, &r0);
+	if (!sigsetjmp(kd_self->jb, 1)) {
+		kd_self->armed = 1;
 		if (write)
 			*p = val;
 		else
 			val = *p;
-		kd.armed = 0;
+		kd_self->armed = 0;
 	} else {
-		kd.armed = 0;
-		sig = kd.sig;
+		kd_self->armed = 0;
+		sig = kd_self->sig;
 	}
-	getrusage(RUSAGE_SELF, &r1);
-	kd.resp.faults = kd_delta(&r0, &r1);
-	kd.resp.sig_addr = kd.sig_addr;
+	getrusage(KD_RUSAGE, &r1);
+	kd_self->resp.faults = kd_delta(&r0, &r1);
+	kd_self->resp.sig_addr = kd_self->sig_addr;
 	*tag = val;
 	return sig;
+}
+
+/*
+ * The process's userfaultfd is opened, and closed, by whichever thread
+ * registers or closes; kd_uffd_lock orders them.  The ops that use it
+ * take a copy of the descriptor (a close that races with them is the
+ * scenario's race, as in a program).
+ */
+static int kd_uffd_lock;
+
+static void kd_uffd_take(void)
+{
+	while (__atomic_exchange_n(&kd_uffd_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void kd_uffd_drop(void)
+{
+	__atomic_store_n(&kd_uffd_lock, 0, __ATOMIC_RELEASE);
+}
+
+KD_FN static int kd_uffd_fd(void)
+{
+	return __atomic_load_n(&kd.uffd, __ATOMIC_ACQUIRE);
+}
+
+/* Close the process's userfaultfd: -EBADF when it has none. */
+static int kd_uffd_close(void)
+{
+	int fd = __atomic_exchange_n(&kd.uffd, -1, __ATOMIC_ACQ_REL);
+
+	if (fd < 0)
+		return -EBADF;
+	close(fd);
+	return 0;
 }
 
 /*
  * The process's userfaultfd, opened by its first registration: kernel
  * faults too (GUP, process_vm_readv) when the caller may have them (root,
  * or vm.unprivileged_userfaultfd), user faults only otherwise.
+ * Context: kd_uffd_lock held.
  */
 static int kd_uffd_open(bool *opened)
 {
 	struct uffdio_api api = { .api = UFFD_API };
-	int flags = O_CLOEXEC | O_NONBLOCK;
+	int flags = O_CLOEXEC | O_NONBLOCK, fd;
 
 	*opened = false;
-	if (kd.uffd >= 0)
+	if (kd_uffd_fd() >= 0)
 		return 0;
-	kd.uffd = (int)syscall(SYS_userfaultfd, flags);
-	if (kd.uffd < 0 && errno == EPERM)
-		kd.uffd = (int)syscall(SYS_userfaultfd,
-				       flags | UFFD_USER_MODE_ONLY);
-	if (kd.uffd < 0)
+	fd = (int)syscall(SYS_userfaultfd, flags);
+	if (fd < 0 && errno == EPERM)
+		fd = (int)syscall(SYS_userfaultfd, flags | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
 		return -errno;
-	if (ioctl(kd.uffd, UFFDIO_API, &api)) {
+	if (ioctl(fd, UFFDIO_API, &api)) {
 		int err = -errno;
 
-		close(kd.uffd);
-		kd.uffd = -1;
+		close(fd);
 		return err;
 	}
+	__atomic_store_n(&kd.uffd, fd, __ATOMIC_RELEASE);
 	*opened = true;
 	return 0;
 }
@@ -483,16 +563,16 @@ KD_FN static int kd_uffd_register(uint64_t addr, uint64_t len, int mode)
 		.mode = (uint64_t)mode,
 	};
 	bool opened;
-	int err = kd_uffd_open(&opened);
+	int err;
 
-	if (err)
-		return err;
-	err = kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_REGISTER, &reg)));
-	if (err && opened) {
-		/* As if the program had closed it again (as the model). */
-		close(kd.uffd);
-		kd.uffd = -1;
-	}
+	kd_uffd_take();
+	err = kd_uffd_open(&opened);
+	if (!err)
+		err = kd_err(KD_WINDOW(ioctl(kd_uffd_fd(), UFFDIO_REGISTER,
+					     &reg)));
+	if (err && opened)
+		kd_uffd_close();	/* as if the program closed it (the model) */
+	kd_uffd_drop();
 	return err;
 }
 
@@ -507,17 +587,17 @@ static int kd_uffd_read(void)
 	struct uffd_msg msg;
 	ssize_t n;
 
-	if (kd.uffd < 0)
+	if (kd_uffd_fd() < 0)
 		return -EBADF;
 	do {
-		n = read(kd.uffd, &msg, sizeof(msg));
+		n = read(kd_uffd_fd(), &msg, sizeof(msg));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n != (ssize_t)sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
 		return -EPROTO;
-	kd.resp.tag = msg.arg.pagefault.address & ~(KS_HPAGE - 1);
-	kd.resp.count = !!(msg.arg.pagefault.flags &
+	kd_self->resp.tag = msg.arg.pagefault.address & ~(KS_HPAGE - 1);
+	kd_self->resp.count = !!(msg.arg.pagefault.flags &
 			   UFFD_PAGEFAULT_FLAG_WRITE);
 	return 0;
 }
@@ -531,7 +611,7 @@ static int kd_uffd_copy(uint64_t addr, uint64_t tag, int mode)
 	void *src;
 	int err;
 
-	if (kd.uffd < 0)
+	if (kd_uffd_fd() < 0)
 		return -EBADF;
 	/* Populated: the copy's window must not count faults on it. */
 	src = mmap(NULL, KS_HPAGE, PROT_READ | PROT_WRITE,
@@ -540,7 +620,7 @@ static int kd_uffd_copy(uint64_t addr, uint64_t tag, int mode)
 		return -errno;
 	memcpy(src, &tag, sizeof(tag));
 	copy.src = (uintptr_t)src;
-	err = kd_err(KD_WINDOW(ioctl(kd.uffd, UFFDIO_COPY, &copy)));
+	err = kd_err(KD_WINDOW(ioctl(kd_uffd_fd(), UFFDIO_COPY, &copy)));
 	munmap(src, KS_HPAGE);
 	return err;
 }
@@ -550,9 +630,9 @@ static int kd_uffd_range(unsigned long cmd, uint64_t addr, uint64_t len)
 {
 	struct uffdio_range range = { .start = addr, .len = len };
 
-	if (kd.uffd < 0)
+	if (kd_uffd_fd() < 0)
 		return -EBADF;
-	return kd_err(KD_WINDOW(ioctl(kd.uffd, cmd, &range)));
+	return kd_err(KD_WINDOW(ioctl(kd_uffd_fd(), cmd, &range)));
 }
 
 KD_FN static int kd_move_pages(uint64_t addr, int node)
@@ -567,7 +647,7 @@ KD_FN static int kd_move_pages(uint64_t addr, int node)
 				MPOL_MF_MOVE));
 	if (ret < 0)
 		return -errno;
-	kd.resp.node = status;
+	kd_self->resp.node = status;
 	return status < 0 ? status : 0;
 }
 
@@ -578,15 +658,15 @@ static int kd_mincore(uint64_t addr, uint64_t len)
 	uint64_t nvec = (len + KD_PAGE - 1) / KD_PAGE, i, j, in;
 	long ret;
 
-	if (nvec > sizeof(kd.vec))
+	if (nvec > sizeof(kd_self->vec))
 		return -EINVAL;
-	ret = KD_WINDOW(mincore((void *)(uintptr_t)addr, len, kd.vec));
+	ret = KD_WINDOW(mincore((void *)(uintptr_t)addr, len, kd_self->vec));
 	if (ret)
 		return -errno;
 	for (i = 0; i < nvec; i += per) {
 		for (in = 0, j = i; j < nvec && j < i + per; j++)
-			in += kd.vec[j] & 1;
-		kd.resp.vec[i / per] = !in ? KD_MC_NONE :
+			in += kd_self->vec[j] & 1;
+		kd_self->resp.vec[i / per] = !in ? KD_MC_NONE :
 				       in == j - i ? KD_MC_ALL : KD_MC_SOME;
 	}
 	return 0;
@@ -603,16 +683,16 @@ static int kd_pvm_readv(pid_t pid, uint64_t addr, uint32_t n)
 	if (n > KD_MAX_PAGES)
 		return -EINVAL;
 	for (uint32_t i = 0; i < n; i++) {
-		kd.liov[i].iov_base = &kd.tags[i];
-		kd.liov[i].iov_len = sizeof(uint64_t);
-		kd.riov[i].iov_base = (void *)(uintptr_t)(addr + i * KS_HPAGE);
-		kd.riov[i].iov_len = sizeof(uint64_t);
+		kd_self->liov[i].iov_base = &kd_self->tags[i];
+		kd_self->liov[i].iov_len = sizeof(uint64_t);
+		kd_self->riov[i].iov_base = (void *)(uintptr_t)(addr + i * KS_HPAGE);
+		kd_self->riov[i].iov_len = sizeof(uint64_t);
 	}
-	got = KD_WINDOW(process_vm_readv(pid, kd.liov, n, kd.riov, n, 0));
+	got = KD_WINDOW(process_vm_readv(pid, kd_self->liov, n, kd_self->riov, n, 0));
 	if (got < 0)
 		return -errno;
-	kd.resp.count = (uint32_t)(got / (ssize_t)sizeof(uint64_t));
-	memcpy(kd.resp.tags, kd.tags, kd.resp.count * sizeof(uint64_t));
+	kd_self->resp.count = (uint32_t)(got / (ssize_t)sizeof(uint64_t));
+	memcpy(kd_self->resp.tags, kd_self->tags, kd_self->resp.count * sizeof(uint64_t));
 	return 0;
 }
 
@@ -630,26 +710,24 @@ KD_FN static int kd_fork(int sock)
 	char *stk;
 	pid_t pid;
 
-	stk = mmap(NULL, KD_STACK_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	stk = kd_map_area(KD_STACK_SIZE, false);
 	if (stk == MAP_FAILED)
 		return -errno;
-	kd_touch(stk, KD_STACK_SIZE);
 	kd.child_sock = sock;
 	kd.child_stack = stk;
-	memcpy(kd.child_name, kd.req.name, sizeof(kd.child_name));
+	memcpy(kd.child_name, kd_self->req.name, sizeof(kd.child_name));
 	kd.child_name[sizeof(kd.child_name) - 1] = '\0';
 	madvise(kd.stack, KD_STACK_SIZE, MADV_DONTFORK);
-	getrusage(RUSAGE_SELF, &r0);
+	getrusage(KD_RUSAGE, &r0);
 	pid = clone(kd_child_main, stk + KD_STACK_SIZE, SIGCHLD, NULL);
-	getrusage(RUSAGE_SELF, &r1);
+	getrusage(KD_RUSAGE, &r1);
 	if (pid < 0)
 		pid = -errno;
 	madvise(kd.stack, KD_STACK_SIZE, MADV_DOFORK);
 	munmap(stk, KD_STACK_SIZE);
 	kd_prefault();
-	kd.resp.faults = kd_delta(&r0, &r1);
-	kd.resp.pid = pid > 0 ? pid : 0;
+	kd_self->resp.faults = kd_delta(&r0, &r1);
+	kd_self->resp.pid = pid > 0 ? pid : 0;
 	return pid < 0 ? pid : 0;
 }
 
@@ -657,17 +735,31 @@ static bool kd_check(uint64_t a, uint64_t len)
 {
 	if (!kd_conflict(a, a + len))
 		return true;
-	kd.resp.conflict = KD_CONFLICT_ADDR;
-	kd.resp.ret = -EADDRINUSE;
+	kd_self->resp.conflict = KD_CONFLICT_ADDR;
+	kd_self->resp.ret = -EADDRINUSE;
 	return false;
 }
 
-KD_FN static void kd_serve(struct kd_req *q, int fd)
+/* Ops that only the main thread serves: they change the whole process. */
+static bool kd_process_op(uint32_t op)
 {
-	struct kd_resp *r = &kd.resp;
+	return op == KD_MMAP || op == KD_FORK || op == KD_EXIT ||
+	       op == KD_THREAD || op == KD_UFFD_REGISTER ||
+	       op == KD_UFFD_UNREGISTER || op == KD_UFFD_CLOSE;
+}
+
+KD_FN void kd_serve(int *fdp, bool worker)
+{
+	struct kd_req *q = &kd_self->req;
+	struct kd_resp *r = &kd_self->resp;
 	void *a = (void *)(uintptr_t)q->addr;
+	int fd = *fdp;
 	void *p;
 
+	if (worker && kd_process_op(q->op)) {
+		r->ret = -EINVAL;
+		return;
+	}
 	switch (q->op) {
 	case KD_MMAP:
 		if (!kd_check(q->addr, q->len))
@@ -728,6 +820,11 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 	case KD_FORK:
 		r->ret = fd < 0 ? -EBADF : kd_fork(fd);
 		break;
+	case KD_THREAD:
+		r->ret = fd < 0 ? -EBADF : kd_thread_start(fd);
+		if (!r->ret)
+			*fdp = -1;	/* the worker's now */
+		break;
 	case KD_FAULTS:
 		break;
 	case KD_MINCORE:
@@ -758,24 +855,21 @@ KD_FN static void kd_serve(struct kd_req *q, int fd)
 			r->ret = kd_uffd_range(UFFDIO_WAKE, q->addr, q->len);
 		break;
 	case KD_UFFD_CLOSE:
-		if (kd.uffd < 0) {
-			r->ret = -EBADF;
-			break;
-		}
-		close(kd.uffd);
-		kd.uffd = -1;
+		kd_uffd_take();
+		r->ret = kd_uffd_close();
+		kd_uffd_drop();
 		break;
 	default:
 		r->ret = -EINVAL;
 	}
+	/* After the window: the sum of every thread's windows. */
 	if (q->op == KD_FAULTS)
-		r->faults = kd.faults;
+		r->faults = __atomic_load_n(&kd.faults, __ATOMIC_RELAXED);
 	else
-		kd.faults += r->faults;
+		__atomic_fetch_add(&kd.faults, r->faults, __ATOMIC_RELAXED);
 }
 
-/* Receive one request, and the descriptor that may come with it. */
-static ssize_t kd_recv(struct kd_req *q, int *fd)
+ssize_t kd_recv(int sock, struct kd_req *q, int *fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = q, .iov_len = sizeof(*q) };
@@ -788,7 +882,7 @@ static ssize_t kd_recv(struct kd_req *q, int *fd)
 
 	*fd = -1;
 	do {
-		n = recvmsg(KD_SOCK, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n;
@@ -800,24 +894,25 @@ static ssize_t kd_recv(struct kd_req *q, int *fd)
 
 static void kd_loop(void)
 {
-	struct kd_req *q = &kd.req;
+	struct kd_req *q = &kd_self->req;
 	int fd;
 
 	for (;;) {
-		ssize_t n = kd_recv(q, &fd);
+		ssize_t n = kd_recv(KD_SOCK, q, &fd);
 
 		if (n <= 0)
 			_exit(0);	/* the controller is gone */
 		if (q->op == KD_EXIT)
 			_exit(0);
-		memset(&kd.resp, 0, sizeof(kd.resp));
+		memset(&kd_self->resp, 0, sizeof(kd_self->resp));
 		if (n != (ssize_t)sizeof(*q))
-			kd.resp.ret = -EPROTO;
+			kd_self->resp.ret = -EPROTO;
 		else
-			kd_serve(q, fd);
+			kd_serve(&fd, false);
 		if (fd >= 0)
 			close(fd);
-		if (send(KD_SOCK, &kd.resp, sizeof(kd.resp), MSG_NOSIGNAL) < 0)
+		if (send(KD_SOCK, &kd_self->resp, sizeof(kd_self->resp),
+			 MSG_NOSIGNAL) < 0)
 			_exit(1);
 	}
 }
@@ -877,10 +972,12 @@ static void kd_start(int sock, char *stack)
 		close(sock);
 	}
 	kd_close_from(KD_SOCK + 1);
+	kd_self = &kd.ctx;
 	kd.uffd = -1;
+	kd_uffd_lock = 0;	/* a fork child's: no worker of its own yet */
 	kd.stack = stack;
 	kd.faults = 0;
-	kd.armed = 0;
+	kd_self->armed = 0;
 	kd_warm_up();
 	snprintf(comm, sizeof(comm), "hw:%.12s", kd.child_name);
 	prctl(PR_SET_NAME, comm);

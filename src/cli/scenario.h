@@ -356,10 +356,15 @@ struct sc_backend {
 	 * even in the foreground, so that no wait is unbounded.  unblock
 	 * releases every task sleeping in a userfault (it closes every
 	 * userfaultfd); the executor calls it when a wait times out.
+	 * abandon, if set, is called when a task never came back even so,
+	 * just before the command exits without closing the machine: it
+	 * releases what outlives the process (the kernel's drivers and
+	 * huge page pool), and frees nothing.
 	 */
 	int (*thread_enter)(void *be, const char *name);
 	void (*thread_exit)(void *be);
 	void (*unblock)(void *be);
+	void (*abandon)(void *be);
 
 	/* One observable: @proc for per-process keys, -1 for system keys.
 	 * -EOPNOTSUPP when this backend cannot measure @key. */

@@ -222,13 +222,8 @@ static void job_report(struct runner *r, struct sc_job *j, const char *indent)
 	if (r->o->trace)
 		obs = &r->o->trace->obs[op - r->sc->ops];
 	r->len = 0;
-	if (obs) {
-		obs->ran = j->x.ran;
-		obs->ret = j->x.ret;
-		obs->at = j->x.at;
-		obs->measured = j->x.measured;
-		obs->faults = j->x.faults;
-	}
+	if (obs)
+		sc_obs_record(obs, &j->x);
 	sc_report_exec(r, op, &j->x);
 	if (obs) {
 		obs->tags = j->x.tags;
@@ -335,13 +330,8 @@ void sc_run_on_thread(struct runner *r, const struct sc_op *op)
 		return;
 	}
 	job_unlink(r, j);
-	if (r->cur) {
-		r->cur->ran = j->x.ran;
-		r->cur->ret = j->x.ret;
-		r->cur->at = j->x.at;
-		r->cur->measured = j->x.measured;
-		r->cur->faults = j->x.faults;
-	}
+	if (r->cur)
+		sc_obs_record(r->cur, &j->x);
 	sc_report_exec(r, op, &j->x);
 	if (r->cur) {
 		r->cur->tags = j->x.tags;

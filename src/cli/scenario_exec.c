@@ -423,6 +423,33 @@ int sc_call_syscall(struct runner *r, const struct sc_op *op,
 	}
 }
 
+/**
+ * sc_obs_record() - what @x saw, into the trace's @obs: the result, the
+ * faults and the call site's counts (the tags are handed over by the
+ * caller, after sc_report_exec()).
+ * @obs: the op's observables.
+ * @x: what sc_exec_op() filled, on whichever thread.
+ *
+ * Context: the main thread.
+ */
+void sc_obs_record(struct sc_obs *obs, const struct sc_exec *x)
+{
+	obs->ran = x->ran;
+	obs->ret = x->ret;
+	obs->at = x->at;
+	obs->measured = x->measured;
+	obs->faults = x->faults;
+	obs->vals[SC_OBS_COUNT] = (unsigned long)x->count;
+	obs->vals[SC_OBS_FAST] = x->nr_fast;
+	obs->vals[SC_OBS_PRESENT] = x->present;
+	obs->vals[SC_OBS_EXCLUSIVE] = x->exclusive;
+	obs->vals[SC_OBS_FILE] = x->file;
+	obs->vals[SC_OBS_RESIDENT] = x->resident;
+	obs->vals[SC_OBS_PARTIAL] = x->partial;
+	obs->vals[SC_OBS_UFFD_ADDR] = x->msg.addr;
+	obs->vals[SC_OBS_UFFD_WRITE] = x->msg.write;
+}
+
 /*
  * sc_faults_begin()/sc_faults_end() - measure the faults @op causes in
  * the process it faults in, around its execution (which may run on

@@ -140,22 +140,8 @@ static void run_exec(struct runner *r, const struct sc_op *op)
 	sc_faults_end(r, op, &x);
 	if (!x.ran)
 		x.ret = -ENOSYS;
-	if (r->cur) {
-		r->cur->ran = x.ran;
-		r->cur->ret = x.ret;
-		r->cur->at = x.at;
-		r->cur->measured = x.measured;
-		r->cur->faults = x.faults;
-		r->cur->vals[SC_OBS_COUNT] = (unsigned long)x.count;
-		r->cur->vals[SC_OBS_FAST] = x.nr_fast;
-		r->cur->vals[SC_OBS_PRESENT] = x.present;
-		r->cur->vals[SC_OBS_EXCLUSIVE] = x.exclusive;
-		r->cur->vals[SC_OBS_FILE] = x.file;
-		r->cur->vals[SC_OBS_RESIDENT] = x.resident;
-		r->cur->vals[SC_OBS_PARTIAL] = x.partial;
-		r->cur->vals[SC_OBS_UFFD_ADDR] = x.msg.addr;
-		r->cur->vals[SC_OBS_UFFD_WRITE] = x.msg.write;
-	}
+	if (r->cur)
+		sc_obs_record(r->cur, &x);
 	sc_report_exec(r, op, &x);
 	if (r->cur) {
 		r->cur->tags = x.tags;
@@ -431,6 +417,8 @@ int scenario_run(const struct scenario *sc, const struct sc_backend *be,
 		fprintf(opts->err, "%s: a task of the %s machine never came back, even after every userfaultfd was closed; giving up\n",
 			sc->path, be->name);
 		fflush(opts->err);
+		if (be->abandon)
+			be->abandon(r.m);
 		_exit(1);
 	}
 	if (be->violations)

@@ -111,6 +111,7 @@ void sc_faults_end(struct runner *r, const struct sc_op *op,
 		   struct sc_exec *x);
 void sc_report_exec(struct runner *r, const struct sc_op *op,
 		    struct sc_exec *x);
+void sc_obs_record(struct sc_obs *obs, const struct sc_exec *x);
 
 /* scenario_bg.c: background ops, `wait`, and bounded foreground ops. */
 int sc_jobs_init(struct runner *r);

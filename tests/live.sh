@@ -265,6 +265,25 @@ else
 	diag_file "$tmp/err"
 fi
 
+# The same move into a 1 GiB whose PUD keeps a table (a page of the big
+# mapping is present there, and what is left of it stays in that 1 GiB
+# after the destination is unmapped) cannot hang: it is made, and the
+# model agrees with what the kernel did.
+printf '%s\n' 'pool 20' 'memfd f' 'ftruncate f 1G' 'spawn A' \
+	'A mmap 0x140000000 1G rw shared,noreserve f 0' \
+	'A mmap 0x40000000 12M rw shared f 0' \
+	'A write 0x40000000 tag=1' \
+	'A read 0x140800000' \
+	'A mremap 0x40000000 12M 12M 0x140000000' \
+	'A read 0x140000000 => tag=1' >"$tmp/nohang.hw"
+hw diff "$tmp/nohang.hw"
+if [ "$rc" -eq 0 ] && grep -q "^AGREE .*(10 ops compared" "$tmp/out"; then
+	ok "an mremap into a 1 GiB that keeps its table is made: $(grep '^AGREE' "$tmp/out")"
+else
+	not_ok "an mremap into a 1 GiB that keeps its table is made (exit $rc)"
+	diag_file "$tmp/out"
+fi
+
 # ---- the live race probe ---------------------------------------------------
 
 hw probe --time 0.3

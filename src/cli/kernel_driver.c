@@ -72,6 +72,7 @@
 #endif
 
 #include "cli/kernel_driver.h"
+#include "cli/kernel_mremap.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
@@ -306,17 +307,24 @@ KD_FN static bool kd_conflict(uint64_t a, uint64_t b)
 	return c.hit;
 }
 
-/* The scenario mappings of /proc/self/maps, in kd_self->ranges. */
+/*
+ * The scenario mappings of /proc/self/maps, in kd_self->ranges: where,
+ * which file (by inode), at which offset, shared or not, protection.
+ */
 static bool kd_scenario_range(char *line, void *arg)
 {
 	int *nr = arg;
-	unsigned long a, b;
-	char perms[8];
+	unsigned long a, b, off, ino;
+	char perms[8], dev[16];
 
 	if (*nr < KD_MAX_RANGES &&
-	    sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
+	    sscanf(line, "%lx-%lx %7s %lx %15s %lu", &a, &b, perms, &off, dev,
+		   &ino) == 6 &&
 	    strstr(line, "/memfd:" KD_MEMFD_PREFIX))
-		kd_self->ranges[(*nr)++] = (struct kd_range){ a, b, perms[3] == 's' };
+		kd_self->ranges[(*nr)++] = (struct km_map){
+			a, b, off / KD_PAGE, (int)ino, perms[3] == 's',
+			{ perms[0], perms[1], perms[2], '\0' },
+		};
 	return true;
 }
 
@@ -329,101 +337,68 @@ static int kd_scenario_ranges(void)
 	return nr;
 }
 
+struct kd_pte_files {
+	int pagemap, kpagecount;
+};
+
 /*
- * Is [p, p + 1G) covered by mappings once [old, old + len) has gone and
- * [dst, dst + dlen) come?  Counting every scenario mapping, whatever its
- * file and offset, errs on the side of "covered".
+ * What this process's page tables hold at @addr.  A table is shared
+ * when the page is not exclusive (PM_MMAP_EXCLUSIVE clear) although
+ * /proc/kpagecount counts one mapping of it, which only a table mapped
+ * by several mms explains; anything less certain counts as a table of
+ * our own, which km_mremap_hangs() treats as the more dangerous.
  */
-static bool kd_covered(uint64_t p, int nr, uint64_t old, uint64_t len,
-		       uint64_t dst, uint64_t dlen)
+static enum km_pte kd_pte(uint64_t addr, void *arg)
 {
-	uint64_t a = p, end = p + (1ULL << 30);
-	bool moved = true;
+	struct kd_pte_files *f = arg;
+	uint64_t e, pfn, count;
 
-	while (a < end && moved) {
-		moved = false;
-		if (dst <= a && a < dst + dlen) {
-			a = dst + dlen;
-			moved = true;
-			continue;
-		}
-		for (int i = 0; i < nr; i++) {
-			uint64_t s = kd_self->ranges[i].start, e = kd_self->ranges[i].end;
-
-			if (s <= old && e > old)	/* the source: going */
-				continue;
-			if (s <= a && a < e) {
-				a = e;
-				moved = true;
-				break;
-			}
-		}
-	}
-	return a >= end;
+	if (f->pagemap < 0 ||
+	    pread(f->pagemap, &e, sizeof(e), (off_t)(addr / KD_PAGE * 8)) != 8)
+		return KM_PTE_UNKNOWN;
+	if (!(e >> 62))		/* neither present nor swapped */
+		return KM_PTE_NONE;
+	pfn = e & ((1ULL << 55) - 1);
+	if (!(e & (1ULL << 56)) && (e >> 63) && pfn && f->kpagecount >= 0 &&
+	    pread(f->kpagecount, &count, sizeof(count), (off_t)(pfn * 8)) ==
+		    8 &&
+	    count == 1)
+		return KM_PTE_SHARED;
+	return KM_PTE_OWN;
 }
 
 /*
- * Would this mremap hang the kernel?  move_hugetlb_page_tables() holds
- * i_mmap_rwsem for write while it allocates the destination's tables
- * with huge_pte_alloc(); for a shareable destination whose PUD entry is
- * empty, that calls huge_pmd_share(), which takes i_mmap_rwsem for read:
- * the task waits on itself, in an uninterruptible sleep, for ever (seen
- * on 6.18).  It gets there with the first entry it moves out of a PMD
- * table that is not shared (a shared one is unshared and its 1 GiB
- * skipped) into a 1 GiB range that the new VMA covers whole.
- *
- * Whether a table is shared shows in /proc/self/pagemap: the page is not
- * exclusive (PM_MMAP_EXCLUSIVE clear) although /proc/kpagecount counts
- * one mapping of it, which only a table mapped by several mms explains.
- * Anything less certain counts as not shared.
+ * Would this mremap hang the kernel in huge_pmd_share(), under
+ * move_hugetlb_page_tables()'s own i_mmap_rwsem (seen on 6.18)?
+ * km_mremap_hangs() decides, from our mappings and page tables; when it
+ * says so, the reason goes into the response.
  */
 static bool kd_mremap_hangs(uint64_t old, uint64_t len, uint64_t new_len,
 			    uint64_t dst)
 {
-	const uint64_t hp = KS_HPAGE, pud = 1ULL << 30;
-	uint64_t moved = new_len < len ? new_len : len, off, e, pfn, count;
-	int nr = kd_scenario_ranges(), i, pm, kc;
-	bool hang = false;
+	struct kd_pte_files f;
+	struct km_hang w;
+	int nr = kd_scenario_ranges();
+	bool hang;
 
-	for (i = 0; i < nr; i++)
-		if (kd_self->ranges[i].start <= old && old < kd_self->ranges[i].end)
-			break;
-	if (i == nr || !kd_self->ranges[i].shared || old + len > kd_self->ranges[i].end)
-		return false;	/* private, or the kernel refuses it */
-	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	kc = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
-	for (off = 0; off < moved && !hang; off += hp) {
-		if (pm < 0 || pread(pm, &e, sizeof(e),
-				    (off_t)((old + off) / KD_PAGE * 8)) != 8) {
-			hang = true;	/* cannot tell: assume the worst */
-			break;
-		}
-		if (!(e >> 62))		/* neither present nor swapped */
-			continue;
-		pfn = e & ((1ULL << 55) - 1);
-		if (!(e & (1ULL << 56)) && (e >> 63) && pfn && kc >= 0 &&
-		    pread(kc, &count, sizeof(count), (off_t)(pfn * 8)) == 8 &&
-		    count == 1) {
-			/* A shared table: unshared, its 1 GiB skipped. */
-			off = ((old + off) | (pud - 1)) - old + 1 - hp;
-			continue;
-		}
-		if (kd_covered((dst + off) & ~(pud - 1), nr, old, len, dst,
-			       new_len)) {
-			snprintf(kd_self->resp.msg, sizeof(kd_self->resp.msg),
-				 "mremap 0x%llx -> 0x%llx would hang the running kernel: move_hugetlb_page_tables() holds i_mmap_rwsem for write, and moving the page at 0x%llx (in a PMD table not shared) into the 1 GiB at 0x%llx, which the new mapping covers whole, its huge_pte_alloc() calls huge_pmd_share(), which takes i_mmap_rwsem again; not run (docs/differences.md)",
-				 (unsigned long long)old,
-				 (unsigned long long)dst,
-				 (unsigned long long)(old + off),
-				 (unsigned long long)((dst + off) &
-						      ~(pud - 1)));
-			hang = true;
-		}
-	}
-	if (pm >= 0)
-		close(pm);
-	if (kc >= 0)
-		close(kc);
+	if (nr < 0)
+		nr = 0;
+	f.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	f.kpagecount = open("/proc/kpagecount", O_RDONLY | O_CLOEXEC);
+	hang = km_mremap_hangs(kd_self->ranges, nr, old, len, new_len, dst,
+			       kd_pte, &f, &w);
+	if (hang)
+		snprintf(kd_self->resp.msg, sizeof(kd_self->resp.msg),
+			 "mremap 0x%llx -> 0x%llx would hang the running kernel: move_hugetlb_page_tables() holds i_mmap_rwsem for write, and moving the page at 0x%llx (%s) into the 1 GiB at 0x%llx, which the new mapping covers whole and whose PUD entry may be empty, its huge_pte_alloc() calls huge_pmd_share(), which takes i_mmap_rwsem again; not run (docs/differences.md)",
+			 (unsigned long long)old, (unsigned long long)dst,
+			 (unsigned long long)w.page,
+			 w.unknown ? "whose table could not be read" :
+				     "in a PMD table not shared",
+			 (unsigned long long)w.pud);
+	if (f.pagemap >= 0)
+		close(f.pagemap);
+	if (f.kpagecount >= 0)
+		close(f.kpagecount);
 	return hang;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "cli/kernel.h"
+#include "cli/kernel_mremap.h"
 
 /* The driver's code must not write ASan's shadow inside a window. */
 #define KD_FN	__attribute__((no_sanitize_address))
@@ -24,11 +25,6 @@
 #define KD_PAGE		4096UL
 #define KD_MAX_RANGES	64
 
-/* One scenario mapping of /proc/self/maps (kd_mremap_hangs()). */
-struct kd_range {
-	uint64_t start, end;
-	bool shared;
-};
 
 /*
  * What serving one op needs: one per thread of the driver, written by
@@ -45,7 +41,7 @@ struct kd_ctx {
 	unsigned char vec[(1 << 30) / 4096];	/* mincore() of 1 GiB */
 	uint64_t tags[KD_MAX_PAGES];	/* process_vm_readv()'s buffer */
 	struct iovec liov[KD_MAX_PAGES], riov[KD_MAX_PAGES];
-	struct kd_range ranges[KD_MAX_RANGES];
+	struct km_map ranges[KD_MAX_RANGES];	/* kd_mremap_hangs() */
 };
 
 /* The calling thread's context: set once, when the thread starts. */

@@ -239,6 +239,47 @@ else
 	diag_file "$tmp/err"
 fi
 
+# One userfaultfd, both modes: write-protect registration unshares and
+# keeps A from sharing; unregistering ends it; MISSING registration over
+# a write-protected range trades WP for MISSING (whether that unshares or
+# lets A share depends on the kernel's quirks, which diff probes).
+cat >"$tmp/modes.hw" <<'EOS'
+pool 520
+memfd f
+ftruncate f 1G
+spawn A
+spawn B
+A mmap 0x40000000 1G rw shared f 0
+B mmap 0x80000000 1G rw shared f 0
+B write 0x80000000 tag=0x10
+A read 0x40000000 => tag=0x10
+A uffd_wp 0x40000000 1G
+A read 0x40000000 => tag=0x10
+B write 0x80200000 tag=0x11
+A read 0x40200000 => tag=0x11
+A uffd_unregister 0x40000000 1G
+A madvise 0x40000000 1G dontneed
+A read 0x40000000 => tag=0x10
+B write 0x80400000 tag=0x12
+A read 0x40400000 => tag=0x12
+A uffd_wp 0x40000000 1G
+A uffd_register 0x40000000 1G missing
+A madvise 0x40000000 1G dontneed
+A read 0x40000000 => tag=0x10
+B write 0x80600000 tag=0x13
+A read 0x40600000 => tag=0x13
+A uffd_unregister 0x40000000 1G
+A uffd_close
+A uffd_unregister 0x40000000 1G => EBADF
+EOS
+hw diff "$tmp/modes.hw"
+if [ "$rc" -eq 0 ] && grep -q "^AGREE " "$tmp/out"; then
+	ok "diff of both userfaultfd modes on one descriptor: $(grep '^AGREE ' "$tmp/out")"
+else
+	not_ok "diff of both userfaultfd modes on one descriptor (exit $rc)"
+	diag_file "$tmp/out"
+fi
+
 # ---- random scenarios ---------------------------------------------------
 
 hw diff --random 20 --seed 1

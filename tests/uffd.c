@@ -584,6 +584,61 @@ static void sharing_follows_flags(void)
 
 /*
  *            1G            2G            3G
+ *  A:        |== f[0,1) ==|                    u: WP, then unregistered
+ *  B:                      |== f[0,1) ==|      plain
+ *  C:                                    |== f[0,1) ==|  w: MISSING
+ * One userfaultfd serves both modes.  A's WP registration unshares;
+ * unregistering lets A share B's table again.  Registered WP again and
+ * then MISSING, A's VMA trades WP for MISSING (userfaultfd_register()
+ * replaces the modes), so its flags equal C's and it shares C's table.
+ */
+static void wp_mode_on_the_same_ctx(void)
+{
+	struct hw_system *sys = boot(600, "v6.3");
+	struct hw_file *f = hw_memfd_create(sys, "f");
+	struct hw_mm *a = hw_mm_create(sys, "A"), *b = hw_mm_create(sys, "B"),
+		     *c = hw_mm_create(sys, "C");
+	struct hw_uffd *u = hw_uffd_create(a), *w = hw_uffd_create(c);
+	const unsigned int WP = HW_UFFDIO_REGISTER_MODE_WP;
+	unsigned long fa;
+
+	CHECK(f && a && b && c && u && w);
+	CHECK_EQ(hw_ftruncate(f, G), 0);
+	CHECK_EQ(hw_mmap(a, G, G, RW, MAP_SHARED, f, 0), 0);
+	CHECK_EQ(hw_mmap(b, 2 * G, G, RW, MAP_SHARED, f, 0), 0);
+	CHECK_EQ(hw_mmap(c, 3 * G, G, RW, MAP_SHARED, f, 0), 0);
+	write_pages(b, 2 * G, 1, 0x10);
+	check_pages(a, G, 1, 0x10);
+	CHECK_EQ(meminfo(sys).shared_pmds, 1);
+
+	CHECK_EQ(hw_uffd_register(u, G, G, WP), 0);
+	show(sys, "A registered WP: unshared");
+	CHECK_EQ(meminfo(sys).shared_pmds, 0);
+	CHECK_EQ(nr_pmds(a), 0);
+	CHECK_EQ(hw_uffd_unregister(u, G, G), 0);
+	fa = faults(a);
+	check_pages(a, G, 1, 0x10);
+	CHECK_EQ(faults(a), fa + 1);
+	CHECK_EQ(meminfo(sys).shared_pmds, 1);	/* B's table again */
+
+	CHECK_EQ(hw_uffd_register(w, 3 * G, G, MISSING), 0);
+	check_pages(c, 3 * G, 1, 0x10);		/* C: a table of its own */
+	CHECK_EQ(hw_uffd_register(u, G, G, WP), 0);
+	CHECK_EQ(hw_uffd_register(u, G, G, MISSING), 0);
+	fa = faults(a);
+	check_pages(a, G, 1, 0x10);
+	show(sys, "A's WP traded for MISSING: it shares C's table");
+	CHECK_EQ(faults(a), fa + 1);
+	CHECK_EQ(meminfo(sys).shared_pmds, 1);
+	CHECK_EQ(hw_uffd_register(u, G, G, 0x4), -EINVAL);
+	hw_uffd_close(w);
+	hw_uffd_close(u);
+	check_invariants(sys);
+	hw_system_destroy(sys);
+}
+
+/*
+ *            1G            2G            3G
  *  A:        |== f[0,1) ==|                    page 0 written
  *  C:                      |== f[0,1) ==|      shares A's table
  * With quirk uffd-missing-no-share (a kernel where MISSING mode forbids
@@ -872,6 +927,7 @@ int main(void)
 		TAP_TEST(register_busy),
 		TAP_TEST(sharing_follows_flags),
 		TAP_TEST(missing_no_share_quirk),
+		TAP_TEST(wp_mode_on_the_same_ctx),
 		TAP_TEST(private_mapping),
 		TAP_TEST(fork_unregisters_child),
 		TAP_TEST(monitor_task_serves_faulters),

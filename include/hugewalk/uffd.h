@@ -26,6 +26,7 @@ struct hw_uffd;
 
 /* hw_uffd_register() modes (UFFDIO_REGISTER_MODE_*) */
 #define HW_UFFDIO_REGISTER_MODE_MISSING	0x1
+#define HW_UFFDIO_REGISTER_MODE_WP	0x2	/* flags only: no wp faults */
 
 /* hw_uffd_copy() flags (UFFDIO_COPY_MODE_*) */
 #define HW_UFFDIO_COPY_MODE_DONTWAKE	0x1
@@ -53,8 +54,12 @@ struct hw_uffd *hw_uffd_create(struct hw_mm *mm);
  * @u: the userfaultfd.
  * @addr: start, huge-page aligned.
  * @len: length, a non-zero multiple of the huge page size.
- * @mode: HW_UFFDIO_REGISTER_MODE_MISSING.
+ * @mode: HW_UFFDIO_REGISTER_MODE_MISSING, _WP, or both.  Write-protect
+ *	mode is modelled only for what it does to page tables: it
+ *	unshares the range's and forbids sharing; no wp faults.
  *
+ * A VMA registered with @u in these modes already is left as it is; any
+ * other of the range gets these modes in place of those it had.
  * VMAs are split at @addr and @addr + @len.  MISSING mode does not forbid
  * PMD sharing (write-protect mode does, see hw_uffd_register_wp()); but
  * the flag is part of vm_flags, which sharers must have equal, so a

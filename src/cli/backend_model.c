@@ -3,8 +3,8 @@
  * The model backend: a scenario runs on a fresh struct hw_system, through
  * the public API only.  Processes and files are the scenario's name
  * indexes mapped to hw_mm and hw_file handles; each process has at most
- * one userfaultfd, opened by its first uffd_register and closed by
- * uffd_close or its exit.
+ * one userfaultfd, opened by its first uffd_register or uffd_wp and
+ * closed by uffd_close or its exit.
  *
  * Background ops run on threads registered with hw_task_enter(); the
  * hooks they call (access, madvise, GUP, process_vm_readv, stat) touch
@@ -225,10 +225,6 @@ static int model_mremap(void *be, int proc, uint64_t old_addr,
 			 new_len, new_addr);
 }
 
-static int model_uffd_wp(void *be, int proc, uint64_t addr, uint64_t len)
-{
-	return hw_uffd_register_wp(((struct model *)be)->mm[proc], addr, len);
-}
 
 static int model_move_pages(void *be, int proc, uint64_t addr)
 {
@@ -342,10 +338,13 @@ static int model_folio_referenced(void *be, int proc, uint64_t addr)
 
 /* ---- userfaultfd --------------------------------------------------------- */
 
-static int model_uffd_register(void *be, int proc, uint64_t addr,
-			       uint64_t len, unsigned int opts)
+/*
+ * UFFDIO_REGISTER on P's userfaultfd, opened by P's first registration,
+ * in either mode: a process has one, as the kernel backend's drivers do.
+ */
+static int model_register(struct model *m, int proc, uint64_t addr,
+			  uint64_t len, unsigned int mode)
 {
-	struct model *m = be;
 	bool opened = false;
 	int ret;
 
@@ -355,9 +354,7 @@ static int model_uffd_register(void *be, int proc, uint64_t addr,
 			return errno ? -errno : -ENOMEM;
 		opened = true;
 	}
-	ret = hw_uffd_register(m->uffd[proc], addr, len,
-			       opts & SC_OPT_MISSING ?
-			       HW_UFFDIO_REGISTER_MODE_MISSING : 0);
+	ret = hw_uffd_register(m->uffd[proc], addr, len, mode);
 	if (ret && opened) {
 		/* userfaultfd() and a failed UFFDIO_REGISTER: as if the
 		 * program had closed the descriptor again. */
@@ -365,6 +362,19 @@ static int model_uffd_register(void *be, int proc, uint64_t addr,
 		m->uffd[proc] = NULL;
 	}
 	return ret;
+}
+
+static int model_uffd_register(void *be, int proc, uint64_t addr,
+			       uint64_t len, unsigned int opts)
+{
+	return model_register(be, proc, addr, len,
+			      opts & SC_OPT_MISSING ?
+			      HW_UFFDIO_REGISTER_MODE_MISSING : 0);
+}
+
+static int model_uffd_wp(void *be, int proc, uint64_t addr, uint64_t len)
+{
+	return model_register(be, proc, addr, len, HW_UFFDIO_REGISTER_MODE_WP);
 }
 
 /* P's userfaultfd; NULL when P has none (the op fails with EBADF). */

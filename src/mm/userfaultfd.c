@@ -354,8 +354,9 @@ static void uffd_set_vma(struct vm_area_struct *vma, unsigned long flags,
 	vma->vm_uffd_ctx = u;
 }
 
-/* Does (un)registration with @u change @vma? */
-typedef bool uffd_changes_fn(struct vm_area_struct *vma, struct hw_uffd *u);
+/* Does (un)registration with @u, in modes @want, change @vma? */
+typedef bool uffd_changes_fn(struct vm_area_struct *vma, struct hw_uffd *u,
+			     unsigned long want);
 
 /*
  * Split the VMA around @addr there, if @want says it changes.  A split
@@ -363,25 +364,82 @@ typedef bool uffd_changes_fn(struct vm_area_struct *vma, struct hw_uffd *u);
  * (hugetlb_split()), as with any other split.  Context: mmap_lock (write).
  */
 static int uffd_split_at(struct hw_mm *mm, unsigned long addr,
-			 uffd_changes_fn *want, struct hw_uffd *u)
+			 uffd_changes_fn *changes, struct hw_uffd *u,
+			 unsigned long want)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 
-	if (!vma || vma->vm_start == addr || !want(vma, u))
+	if (!vma || vma->vm_start == addr || !changes(vma, u, want))
 		return 0;
 	return __split_vma(vma, addr, 1);
 }
 
-/* Registration changes @vma unless it is registered with @u already. */
-static bool register_changes(struct vm_area_struct *vma, struct hw_uffd *u)
+/* The vm_flags of UFFDIO_REGISTER's modes. */
+#define VM_UFFD_FLAGS	(VM_UFFD_MISSING | VM_UFFD_WP)
+
+static unsigned long uffd_mode_flags(unsigned int mode)
 {
-	return !(vma->vm_uffd_ctx == u && userfaultfd_missing(vma));
+	return (mode & HW_UFFDIO_REGISTER_MODE_MISSING ? VM_UFFD_MISSING : 0) |
+	       (mode & HW_UFFDIO_REGISTER_MODE_WP ? VM_UFFD_WP : 0);
+}
+
+/*
+ * Registration changes @vma unless it is registered with @u already, in
+ * the modes of @want at least (userfaultfd_register_range() skips it,
+ * unsplit).
+ */
+static bool register_changes(struct vm_area_struct *vma, struct hw_uffd *u,
+			     unsigned long want)
+{
+	return !(vma->vm_uffd_ctx == u && (vma->vm_flags & want) == want);
 }
 
 /* Unregistration changes only @u's VMAs. */
-static bool unregister_changes(struct vm_area_struct *vma, struct hw_uffd *u)
+static bool unregister_changes(struct vm_area_struct *vma, struct hw_uffd *u,
+			       unsigned long want)
 {
+	(void)want;
 	return vma->vm_uffd_ctx == u;
+}
+
+/*
+ * userfaultfd_register_range(): register [start, end) of @mm with @u
+ * (NULL: hw_uffd_register_wp()'s registration without an object) in the
+ * modes of @want.  Each VMA of the range not registered so already is
+ * split to the range and gets the modes in place of any it had; a mode
+ * that forbids PMD sharing (uffd_disable_huge_pmd_share()) unshares its
+ * tables.  Holes are skipped; the range needs one VMA.
+ * Context: mmap_lock (write).
+ */
+static int uffd_register_range(struct hw_mm *mm, struct hw_uffd *u,
+			       unsigned long start, unsigned long end,
+			       unsigned long want)
+{
+	struct vm_area_struct *vma, *first;
+	int err;
+
+	lockdep_assert_held_write(&mm->mmap_lock);
+	first = uffd_first_vma(mm, start, end, &err);
+	if (!first)
+		return err;
+	/* Check every VMA before changing any. */
+	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
+		if (vma->vm_uffd_ctx && vma->vm_uffd_ctx != u)
+			return -EBUSY;
+	err = uffd_split_at(mm, start, register_changes, u, want);
+	if (!err)
+		err = uffd_split_at(mm, end, register_changes, u, want);
+	if (err)
+		return err;
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = vma_next(vma)) {
+		if (!register_changes(vma, u, want))
+			continue;
+		uffd_set_vma(vma, (vma->vm_flags & ~VM_UFFD_FLAGS) | want, u);
+		if (uffd_disable_huge_pmd_share(vma))
+			hugetlb_unshare_all_pmds(vma);
+	}
+	return 0;
 }
 
 /**
@@ -392,40 +450,18 @@ static bool unregister_changes(struct vm_area_struct *vma, struct hw_uffd *u)
 int hw_uffd_register(struct hw_uffd *u, uint64_t addr, uint64_t len,
 		     unsigned int mode)
 {
-	unsigned long start = addr, end = addr + len;
 	struct hw_mm *mm = u->mm;
-	struct vm_area_struct *vma, *first;
 	int err;
 
-	if (mode != HW_UFFDIO_REGISTER_MODE_MISSING)
+	if (!mode || (mode & ~(HW_UFFDIO_REGISTER_MODE_MISSING |
+			       HW_UFFDIO_REGISTER_MODE_WP)))
 		return -EINVAL;
 	err = uffd_validate_range(addr, len);
 	if (err)
 		return err;
 	down_write(&mm->mmap_lock);
-	first = uffd_first_vma(mm, start, end, &err);
-	if (!first)
-		goto out_unlock;
-	/* Check every VMA before changing any. */
-	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma)) {
-		err = -EBUSY;
-		if (vma->vm_uffd_ctx && vma->vm_uffd_ctx != u)
-			goto out_unlock;
-	}
-	err = uffd_split_at(mm, start, register_changes, u);
-	if (!err)
-		err = uffd_split_at(mm, end, register_changes, u);
-	if (err)
-		goto out_unlock;
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next(vma)) {
-		if (!register_changes(vma, u))
-			continue;
-		uffd_set_vma(vma, vma->vm_flags | VM_UFFD_MISSING, u);
-		if (uffd_disable_huge_pmd_share(vma))
-			hugetlb_unshare_all_pmds(vma);
-	}
-out_unlock:
+	err = uffd_register_range(mm, u, addr, addr + len,
+				  uffd_mode_flags(mode));
 	up_write(&mm->mmap_lock);
 	return err;
 }
@@ -450,21 +486,21 @@ int hw_uffd_unregister(struct hw_uffd *u, uint64_t addr, uint64_t len)
 	down_write(&mm->mmap_lock);
 	if (!uffd_first_vma(mm, start, end, &err))
 		goto out_unlock;
-	err = uffd_split_at(mm, start, unregister_changes, u);
+	err = uffd_split_at(mm, start, unregister_changes, u, 0);
 	if (!err)
-		err = uffd_split_at(mm, end, unregister_changes, u);
+		err = uffd_split_at(mm, end, unregister_changes, u, 0);
 	if (err)
 		goto out_unlock;
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(vma)) {
-		if (!unregister_changes(vma, u))
+		if (!unregister_changes(vma, u, 0))
 			continue;
 		/*
 		 * Their retry waits for our mmap_lock, then finds the range
 		 * unregistered and allocates.
 		 */
 		__wake_userfault(u, vma->vm_start, vma->vm_end - vma->vm_start);
-		uffd_set_vma(vma, vma->vm_flags & ~VM_UFFD_MISSING, NULL);
+		uffd_set_vma(vma, vma->vm_flags & ~VM_UFFD_FLAGS, NULL);
 	}
 out_unlock:
 	up_write(&mm->mmap_lock);
@@ -491,8 +527,7 @@ void hw_uffd_close(struct hw_uffd *u)
 	down_write(&mm->mmap_lock);
 	list_for_each_entry(vma, &mm->mmap, vm_list)
 		if (vma->vm_uffd_ctx == u)
-			uffd_set_vma(vma, vma->vm_flags & ~VM_UFFD_MISSING,
-				     NULL);
+			uffd_set_vma(vma, vma->vm_flags & ~VM_UFFD_FLAGS, NULL);
 	up_write(&mm->mmap_lock);
 	__wake_userfault(u, 0, 0);
 	userfaultfd_ctx_put(u);
@@ -667,51 +702,19 @@ int hw_uffd_wake(struct hw_uffd *u, uint64_t addr, uint64_t len)
  * hw_uffd_register_wp() - a range registered for write-protect tracking
  * must not share page tables, since the uffd-wp bits live in the entries
  * and are per mm (uffd_disable_huge_pmd_share()), so registration
- * unshares them all.
+ * unshares them all.  Registered without a userfaultfd object: only the
+ * effect on page tables is modelled.
  * Context: takes @mm's mmap_lock for write.
  * Return: see <hugewalk/uffd.h>.
  */
 int hw_uffd_register_wp(struct hw_mm *mm, uint64_t addr, uint64_t len)
 {
-	unsigned long start = addr, end = addr + len;
-	struct vm_area_struct *vma;
-	int err;
+	int err = uffd_validate_range(addr, len);
 
-	if (!len || (start & ~HPAGE_MASK) || (end & ~HPAGE_MASK) ||
-	    end < start || end > TASK_SIZE)
-		return -EINVAL;
-	/*
-	 * userfaultfd_register(): the range needs one VMA at least; holes
-	 * are skipped.
-	 */
+	if (err)
+		return err;
 	down_write(&mm->mmap_lock);
-	err = -EINVAL;
-	vma = find_vma(mm, start);
-	if (!vma || vma->vm_start >= end)
-		goto out;
-	err = 0;
-	/*
-	 * A VMA already registered for write-protect is skipped, unsplit;
-	 * the others are split to the range.
-	 */
-	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next(vma)) {
-		unsigned long s, e;
-
-		if (vma->vm_flags & VM_UFFD_WP)
-			continue;
-		s = vma->vm_start > start ? vma->vm_start : start;
-		e = vma->vm_end < end ? vma->vm_end : end;
-		err = split_range(mm, s, e);
-		if (err)
-			goto out;
-		vma = vma_lookup(mm, s);
-		i_mmap_lock_write(vma_mapping(vma));
-		WRITE_ONCE(vma->vm_flags, vma->vm_flags | VM_UFFD_WP);
-		i_mmap_unlock_write(vma_mapping(vma));
-		hugetlb_unshare_all_pmds(vma);
-	}
-out:
+	err = uffd_register_range(mm, NULL, addr, addr + len, VM_UFFD_WP);
 	up_write(&mm->mmap_lock);
 	return err;
 }

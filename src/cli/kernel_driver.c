@@ -44,6 +44,13 @@
  *    the scenario: each op's range is first checked against the driver's
  *    own mappings in /proc/self/maps, and a range that overlaps one is
  *    refused and reported (the conflict), never run.
+ *  - Before each access (a load or store of the scenario's), it has the
+ *    kernel flush its TLB (kd_flush_tlb()): an entry the CPU cached
+ *    read-only before another path made the page writable (a GUP such
+ *    as MADV_POPULATE_WRITE's, which x86 does not flush for) would
+ *    cost the store a spurious fault, counted, that the model, which
+ *    has no TLB, never takes; whether the entry survives until then
+ *    depends on scheduling.
  *  - It exits when its socket reports end of file: a dead controller
  *    leaves no driver behind.
  */
@@ -91,6 +98,7 @@ static struct kd_state {
 	struct kd_ctx ctx;		/* the main thread's */
 	uint64_t faults;		/* since this process began; atomic */
 	char *stack;			/* the stack this driver runs on */
+	char *tlb_area;			/* kd_flush_tlb()'s, or MAP_FAILED */
 	int uffd;			/* the process's userfaultfd, or -1; atomic */
 	/* Handed from parent to child across clone(). */
 	int child_sock;
@@ -439,6 +447,23 @@ KD_FN static void kd_on_fault(int sig, siginfo_t *si, void *uc)
 }
 
 /* A load or store of the tag word at @addr; 0 or the signal it raised. */
+/*
+ * Make the kernel flush this process's TLB everywhere: take write
+ * permission from KD_TLB_PAGES present pages of our own and give it
+ * back.  More pages than x86's single-page flush ceiling (33) makes
+ * flush_tlb_mm_range() flush the whole mm, on every CPU that ran it.
+ * Outside any window: the area is never written after it is made.
+ */
+#define KD_TLB_PAGES	64
+
+static void kd_flush_tlb(void)
+{
+	if (kd.tlb_area == MAP_FAILED)
+		return;
+	mprotect(kd.tlb_area, KD_TLB_PAGES * KD_PAGE, PROT_READ);
+	mprotect(kd.tlb_area, KD_TLB_PAGES * KD_PAGE, PROT_READ | PROT_WRITE);
+}
+
 KD_FN static int kd_access(uint64_t addr, bool write, uint64_t *tag)
 {
 	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)addr;
@@ -789,8 +814,10 @@ KD_FN void kd_serve(int *fdp, bool worker)
 		break;
 	case KD_ACCESS:
 		r->tag = q->tag;
-		if (kd_check(q->addr, sizeof(uint64_t)))
+		if (kd_check(q->addr, sizeof(uint64_t))) {
+			kd_flush_tlb();
 			r->ret = kd_access(q->addr, q->write, &r->tag);
+		}
 		break;
 	case KD_FORK:
 		r->ret = fd < 0 ? -EBADF : kd_fork(fd);
@@ -953,6 +980,8 @@ static void kd_start(int sock, char *stack)
 	kd.stack = stack;
 	kd.faults = 0;
 	kd_self->armed = 0;
+	/* Not inherited (MADV_DONTFORK): each driver makes its own. */
+	kd.tlb_area = kd_map_area(KD_TLB_PAGES * KD_PAGE, true);
 	kd_warm_up();
 	snprintf(comm, sizeof(comm), "hw:%.12s", kd.child_name);
 	prctl(PR_SET_NAME, comm);

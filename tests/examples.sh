@@ -11,37 +11,11 @@
 
 cd "$(dirname "$0")/.." || exit 1
 HW_BIN=${HW_BIN:-build/test/hugewalk}
+BIN=$HW_BIN
 HW_EXAMPLES=${HW_EXAMPLES:-$(echo examples/*.hw)}
 LIMIT=120	# seconds any one run may take
 
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# Show a file to the TAP reader as diagnostics.
-diag_file() {
-	sed -e 's/^/#   /' "$1" | head -n 40
-}
-
-# hw ARGS...: run the binary with a time limit; status in $rc, output in
-# $tmp/out and $tmp/err.
-hw() {
-	timeout "$LIMIT" "$HW_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+. tests/lib.sh
 
 # expect_error NAME FILE-CONTENT WANT-RC WANT-STDERR-PART
 expect_error() {

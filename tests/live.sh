@@ -22,30 +22,30 @@ HW_EXAMPLES=${HW_EXAMPLES:-$(echo examples/*.hw)}
 NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 LIMIT=60	# seconds any one command may take
 
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib.sh
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
+# diff_agrees FILE WHAT [REGEX]: 'hugewalk diff FILE' says AGREE, and the
+# rest of its verdict line matches REGEX.
+diff_agrees() {
+	hw diff "$1"
+	if [ "$rc" -eq 0 ] && grep -q "^AGREE ${3:-}" "$tmp/out"; then
+		ok "$2: $(grep '^AGREE ' "$tmp/out")"
+	else
+		not_ok "$2 (exit $rc)"
+		diag_file "$tmp/out"
+	fi
 }
 
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-diag_file() {
-	sed -e 's/^/#   /' "$1" | head -n 40
-}
-
-hw() {
-	timeout "$LIMIT" "$BIN" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
+# kernel_passes FILE WHAT: 'hugewalk run --backend=kernel FILE' passes.
+kernel_passes() {
+	hw run -q --backend=kernel "$1"
+	if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
+		ok "run --backend=kernel of $2"
+	else
+		not_ok "run --backend=kernel of $2 (exit $rc)"
+		diag_file "$tmp/out"
+		diag_file "$tmp/err"
+	fi
 }
 
 # Processes named hw:* (the drivers): how many now.
@@ -157,21 +157,8 @@ A uffd_close => EBADF
 A uffd_read nonblock => EBADF
 check
 EOS
-hw diff "$tmp/uffd.hw"
-if [ "$rc" -eq 0 ] && grep -q "^AGREE " "$tmp/out"; then
-	ok "diff of userfaultfd MISSING ops: $(grep '^AGREE ' "$tmp/out")"
-else
-	not_ok "diff of userfaultfd MISSING ops (exit $rc)"
-	diag_file "$tmp/out"
-fi
-hw run -q --backend=kernel "$tmp/uffd.hw"
-if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
-	ok "run --backend=kernel of userfaultfd MISSING ops"
-else
-	not_ok "run --backend=kernel of userfaultfd MISSING ops (exit $rc)"
-	diag_file "$tmp/out"
-	diag_file "$tmp/err"
-fi
+diff_agrees "$tmp/uffd.hw" "diff of userfaultfd MISSING ops"
+kernel_passes "$tmp/uffd.hw" "userfaultfd MISSING ops"
 
 # ---- userfaultfd MISSING mode, an access asleep in the background ---------
 
@@ -205,21 +192,9 @@ wait A
 A uffd_close
 expect A rss=4
 EOS
-hw diff "$tmp/uffd-bg.hw"
-if [ "$rc" -eq 0 ] && grep -q "^AGREE .*timing-dependent" "$tmp/out"; then
-	ok "diff of a userfault asleep in the background: $(grep '^AGREE ' "$tmp/out")"
-else
-	not_ok "diff of a userfault asleep in the background (exit $rc)"
-	diag_file "$tmp/out"
-fi
-hw run -q --backend=kernel "$tmp/uffd-bg.hw"
-if [ "$rc" -eq 0 ] && grep -q "^PASS " "$tmp/out"; then
-	ok "run --backend=kernel of a userfault asleep in the background"
-else
-	not_ok "run --backend=kernel of a userfault asleep in the background (exit $rc)"
-	diag_file "$tmp/out"
-	diag_file "$tmp/err"
-fi
+diff_agrees "$tmp/uffd-bg.hw" "diff of a userfault asleep in the background" \
+	".*timing-dependent"
+kernel_passes "$tmp/uffd-bg.hw" "a userfault asleep in the background"
 
 # Nobody resolves it: the wait gives up after the time limit, every
 # userfaultfd is closed, which wakes the fault, and the run stops there
@@ -272,13 +247,7 @@ A uffd_unregister 0x40000000 1G
 A uffd_close
 A uffd_unregister 0x40000000 1G => EBADF
 EOS
-hw diff "$tmp/modes.hw"
-if [ "$rc" -eq 0 ] && grep -q "^AGREE " "$tmp/out"; then
-	ok "diff of both userfaultfd modes on one descriptor: $(grep '^AGREE ' "$tmp/out")"
-else
-	not_ok "diff of both userfaultfd modes on one descriptor (exit $rc)"
-	diag_file "$tmp/out"
-fi
+diff_agrees "$tmp/modes.hw" "diff of both userfaultfd modes on one descriptor"
 
 # ---- random scenarios ---------------------------------------------------
 
@@ -317,13 +286,9 @@ printf '%s\n' 'pool 20' 'memfd f' 'ftruncate f 1G' 'spawn A' \
 	'A read 0x140800000' \
 	'A mremap 0x40000000 12M 12M 0x140000000' \
 	'A read 0x140000000 => tag=1' >"$tmp/nohang.hw"
-hw diff "$tmp/nohang.hw"
-if [ "$rc" -eq 0 ] && grep -q "^AGREE .*(10 ops compared" "$tmp/out"; then
-	ok "an mremap into a 1 GiB that keeps its table is made: $(grep '^AGREE' "$tmp/out")"
-else
-	not_ok "an mremap into a 1 GiB that keeps its table is made (exit $rc)"
-	diag_file "$tmp/out"
-fi
+diff_agrees "$tmp/nohang.hw" \
+	"an mremap into a 1 GiB that keeps its table is made" \
+	".*(10 ops compared"
 
 # ---- the live race probe ---------------------------------------------------
 

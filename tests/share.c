@@ -206,6 +206,61 @@ static void fork_private_copy_on_write(void)
 	hw_system_destroy(sys);
 }
 
+/*
+ *            1G       1G+4M            2G       2G+4M
+ *  P:        |=owner==|                |=noresv=|   both f[0, 4M), private
+ *  C:        |=owner==|  (fork)        |=noresv=|
+ * A pool of 2, both pages P's, faulted before the fork: P's store to
+ * page 0 must copy and cannot, so it takes the page back from C's two
+ * mappings and from its own MAP_NORESERVE one (unmap_ref_private()),
+ * which all get SIGBUS from then on.  One fault; two under quirk
+ * cow-steal-refault, which ends the fault when one of those mappings
+ * was P's own.  With the quirk and no mapping of P's own taken from,
+ * still one.
+ */
+static void cow_steal(bool quirk, bool own_noreserve, unsigned long want)
+{
+	struct hw_system *sys = boot(2, "v6.3");
+	struct hw_file *f = memfd(sys, 2 * HP);
+	struct hw_mm *p = hw_mm_create(sys, "P"), *c;
+	const int rw = PROT_READ | PROT_WRITE;
+	uint64_t tag;
+	unsigned long fp;
+
+	CHECK_EQ(hw_system_set_quirk(sys, HW_QUIRK_COW_STEAL_REFAULT, quirk),
+		 0);
+	CHECK_EQ(hw_mmap(p, G, 2 * HP, rw, MAP_PRIVATE, f, 0), 0);
+	if (own_noreserve)
+		CHECK_EQ(hw_mmap(p, 2 * G, 2 * HP, rw,
+				 MAP_PRIVATE | MAP_NORESERVE, f, 0), 0);
+	write_pages(p, G, 2, 0x100);
+	CHECK_EQ(meminfo(sys).hugepages_free, 0);
+	c = hw_fork(p, "C");
+	CHECK(c);
+	check_pages(c, G, 1, 0x100);
+	fp = faults(p);
+	write_pages(p, G, 1, 0x200);
+	show(sys, "P took page 0 back");
+	CHECK_EQ(faults(p), fp + want);
+	CHECK_EQ(hw_access(c, G, false, &tag), SIGBUS);
+	if (own_noreserve)
+		CHECK_EQ(hw_access(p, 2 * G, false, &tag), SIGBUS);
+	check_pages(p, G, 1, 0x200);
+	check_invariants(sys);
+	hw_system_destroy(sys);
+}
+
+static void cow_steal_one_fault(void)
+{
+	cow_steal(false, true, 1);
+	cow_steal(true, false, 1);
+}
+
+static void cow_steal_refault_quirk(void)
+{
+	cow_steal(true, true, 2);
+}
+
 int main(void)
 {
 	static const struct tap_test tests[] = {
@@ -215,6 +270,8 @@ int main(void)
 		TAP_TEST(last_user_frees_the_table),
 		TAP_TEST(fork_child_reshares),
 		TAP_TEST(fork_private_copy_on_write),
+		TAP_TEST(cow_steal_one_fault),
+		TAP_TEST(cow_steal_refault_quirk),
 	};
 
 	return tap_main(tests, ARRAY_SIZE(tests), 60);

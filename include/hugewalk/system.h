@@ -78,6 +78,15 @@ enum hw_quirk {
 	 * on a 6.18.44 build.
 	 */
 	HW_QUIRK_UFFD_MISSING_NO_SHARE,
+	/*
+	 * When the owner of a private mapping copies on write with an
+	 * empty pool and takes the page back from the other private
+	 * mappings of it (unmap_ref_private()), one of them its own (a
+	 * MAP_NORESERVE mapping of the same file page), the fault ends
+	 * and the store faults again: two faults, not one.  Seen on a
+	 * 6.18.44 build; the cause was not found.
+	 */
+	HW_QUIRK_COW_STEAL_REFAULT,
 	HW_NR_QUIRKS,
 };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Which kernel behaviours (enum hw_quirk) the running kernel has, found
- * by trying each once, so that `hugewalk diff` compares the kernel with
+ * by trying each once (one probe per quirk, the table at the end), so that `hugewalk diff` compares the kernel with
  * a model of that kernel rather than of another one.
  *
  * Invariants:
@@ -24,6 +24,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,7 @@ enum {
 	PROBE_NO_SHARE,		/* the table was not shared to begin with */
 	PROBE_NO_UFFD,		/* userfaultfd() or UFFDIO_REGISTER refused */
 	PROBE_SETUP,		/* memfd, mmap or fork failed */
+	PROBE_ODD_COUNT,	/* a fault count that says neither */
 };
 
 static uint64_t pagemap_entry(const void *addr)
@@ -140,6 +142,69 @@ static int probe_missing_owner(void)
 	return WEXITSTATUS(status);
 }
 
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * The cow-steal-refault probe, in a pool of exactly two pages: a private
+ * 4 MiB mapping (the owner: both pages reserved, then faulted), a
+ * MAP_NORESERVE private mapping of the same file pages, and a fork child
+ * that keeps the pages mapped.  The owner's store to page 0 must copy,
+ * finds no free page, and takes the page back from the child and from
+ * its own second mapping (unmap_ref_private()); count its faults.
+ */
+static int probe_cow_steal(void)
+{
+	unsigned long total, free, rsvd;
+	volatile uint64_t *a;
+	void *b;
+	int fd, pipefd[2], status;
+	long f0, f1;
+	char c = 0;
+	pid_t pid;
+
+	fd = memfd_create("hw:quirk-probe", MFD_HUGETLB | MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 2 * KS_HPAGE))
+		return PROBE_SETUP;
+	a = mmap(NULL, 2 * KS_HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		 fd, 0);
+	b = mmap(NULL, 2 * KS_HPAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED || pipe(pipefd))
+		return PROBE_SETUP;
+	a[0] = 1;
+	a[KS_HPAGE / sizeof(*a)] = 1;
+	if (ks_pool_counters(&total, &free, &rsvd) || free)
+		return PROBE_SETUP;	/* a copy would not have to steal */
+	pid = fork();
+	if (pid < 0)
+		return PROBE_SETUP;
+	if (!pid) {
+		/* Keep the pages mapped until the owner has written. */
+		if (read(pipefd[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	/*
+	 * Fork made our stack copy-on-write: break it first, or
+	 * getrusage()'s own stores would count in the window.
+	 */
+	minflt();
+	minflt();
+	f0 = minflt();
+	a[0] = 2;
+	f1 = minflt();
+	if (write(pipefd[1], &c, 1) != 1 || waitpid(pid, &status, 0) != pid)
+		return PROBE_SETUP;
+	return f1 - f0 == 2 ? PROBE_PRESENT :
+	       f1 - f0 == 1 ? PROBE_ABSENT : PROBE_ODD_COUNT;
+}
+
 /* Run @fn in a process of its own, within PROBE_TIMEOUT_MS. */
 static int probe_run(int (*fn)(void))
 {
@@ -181,7 +246,9 @@ static const char *probe_verdict(int ret)
 	case PROBE_NO_UFFD:
 		return "userfaultfd MISSING registration was refused";
 	case PROBE_SETUP:
-		return "the probe could not map a hugetlb file";
+		return "the probe could not set its machine up as it needs";
+	case PROBE_ODD_COUNT:
+		return "the store took neither one fault nor two";
 	case -ETIMEDOUT:
 		return "the probe did not finish in time";
 	default:
@@ -189,12 +256,43 @@ static const char *probe_verdict(int ret)
 	}
 }
 
+/* Each quirk's probe; each runs in a pool of PROBE_POOL free pages. */
+#define PROBE_POOL	2
+#define PROBE_TRIES	3
+
+static const struct {
+	enum hw_quirk quirk;
+	int (*probe)(void);
+} probes[] = {
+	{ HW_QUIRK_UFFD_MISSING_NO_SHARE, probe_missing_owner },
+	{ HW_QUIRK_COW_STEAL_REFAULT, probe_cow_steal },
+};
+
+/*
+ * Wait, at most a second, until the pool has @nr free pages again: the
+ * pages of a probe that has exited may go back to the pool a little
+ * later (freeing can be deferred to a worker).
+ */
+static void wait_pool_free(unsigned long nr)
+{
+	struct timespec nap = { 0, 5 * 1000 * 1000 };
+	unsigned long total, free, rsvd;
+
+	for (int i = 0; i < 200; i++) {
+		if (ks_pool_counters(&total, &free, &rsvd) ||
+		    (free == nr && !rsvd))
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 int sc_kernel_quirks(unsigned long *quirks, char *why, size_t size)
 {
 	static bool probed;
 	static unsigned long found;
-	static char note[256];
+	static char note[512];
 	unsigned long now;
+	size_t i, len = 0;
 	int err, ret;
 
 	if (probed)
@@ -202,20 +300,33 @@ int sc_kernel_quirks(unsigned long *quirks, char *why, size_t size)
 	err = ks_acquire(why, size);
 	if (err)
 		return err;
-	err = ks_set_pool(2, &now, why, size);
+	err = ks_set_pool(PROBE_POOL, &now, why, size);
 	if (err) {
 		ks_release();
 		return err;
 	}
-	ret = probe_run(probe_missing_owner);
+	for (i = 0; i < ARRAY_SIZE(probes); i++) {
+		/*
+		 * A spurious fault now and then (the kernel's, not ours)
+		 * makes a count that says neither: try again, a few times.
+		 */
+		for (int tries = 0; tries < PROBE_TRIES; tries++) {
+			wait_pool_free(PROBE_POOL);
+			ret = probe_run(probes[i].probe);
+			if (ret == PROBE_PRESENT || ret == PROBE_ABSENT)
+				break;
+		}
+		if (ret == PROBE_PRESENT)
+			found |= 1UL << probes[i].quirk;
+		else if (ret != PROBE_ABSENT && len < sizeof(note))
+			len += snprintf(note + len, sizeof(note) - len,
+					"%s%s: cannot tell (%s); assumed off",
+					len ? "; " : "",
+					hw_quirk_name(probes[i].quirk),
+					probe_verdict(ret));
+	}
 	ks_set_pool(0, &now, why, size);
 	ks_release();
-	if (ret == PROBE_PRESENT)
-		found |= 1UL << HW_QUIRK_UFFD_MISSING_NO_SHARE;
-	else if (ret != PROBE_ABSENT)
-		snprintf(note, sizeof(note), "%s: cannot tell (%s); assumed off",
-			 hw_quirk_name(HW_QUIRK_UFFD_MISSING_NO_SHARE),
-			 probe_verdict(ret));
 	probed = true;
 out:
 	*quirks = found;

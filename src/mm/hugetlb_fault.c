@@ -94,20 +94,21 @@ retry:
 		 * The owner of the reservation copies an anonymous page
 		 * that a fork child maps too, and the pool is empty: the
 		 * child loses the page, and the owner keeps it (Linux's
-		 * hugetlb_wp(), cow_from_owner), writing it in place.  When
-		 * a VMA of the owner's own mm was among those unmapped, the
-		 * fault ends there instead and the access faults again, two
-		 * faults in all: what Linux 6.18 counts (the differential
-		 * found it; why is not known, docs/differences.md).  Once:
-		 * if the entry changed meanwhile, someone else resolved the
-		 * fault.
+		 * hugetlb_wp(), cow_from_owner), writing it in place.  Under
+		 * quirk cow-steal-refault, when a VMA of the owner's own mm
+		 * was among those unmapped, the fault ends there instead and
+		 * the access faults again, two faults in all, as a 6.18.44
+		 * build counts them (docs/differences.md).  Once: if the
+		 * entry changed meanwhile, someone else resolved the fault.
 		 */
 		spin_unlock(ptl);
 		own_mm = unmap_ref_private(vma, old, address);
 		folio_put(old);
 		spin_lock(ptl);
 		took_back = true;
-		if (own_mm || huge_ptep_get(ptep).pte != pte.pte)
+		if ((own_mm && hw_system_quirk(sys,
+					       HW_QUIRK_COW_STEAL_REFAULT)) ||
+		    huge_ptep_get(ptep).pte != pte.pte)
 			return 0;
 		goto retry;
 	}

@@ -133,6 +133,7 @@ int hw_system_set_table_free(struct hw_system *sys, const char *mode)
 
 static const char *const quirk_names[HW_NR_QUIRKS] = {
 	[HW_QUIRK_UFFD_MISSING_NO_SHARE] = "uffd-missing-no-share",
+	[HW_QUIRK_COW_STEAL_REFAULT] = "cow-steal-refault",
 };
 
 int hw_system_set_quirk(struct hw_system *sys, enum hw_quirk quirk, bool on)

@@ -31,7 +31,12 @@
 
 #include "cli/diff.h"
 
-/* Ops that change neither page tables nor the pool, nor fault. */
+/*
+ * Ops that make no race with a background op: those that change neither
+ * page tables nor the pool, and the monitor's side of userfaultfd, which
+ * does (UFFDIO_COPY allocates and maps a page) but only for the access
+ * that waits for it.
+ */
 static bool settles(enum sc_kind kind)
 {
 	switch (kind) {

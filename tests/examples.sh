@@ -174,6 +174,18 @@ fi
 expect_usage "no command" 2 "Usage: hugewalk"
 expect_usage "unknown command" 2 "unknown command 'frob'" frob
 expect_usage "unknown option" 2 "unknown option '--bogus'" run --bogus x.hw
+# --quirk turns a kernel behaviour on in the model: the owner's store
+# that takes its page back from a mapping of its own faults twice.
+hw run --quirk cow-steal-refault examples/private-fork-cow-self.hw
+if [ "$rc" -eq 0 ] && grep -q "quirk cow-steal-refault)" "$tmp/out" &&
+   grep -q "A write 0x40000000 tag=0x22 .*-> ok, 2 faults" "$tmp/out"; then
+	ok "run --quirk cow-steal-refault"
+else
+	not_ok "run --quirk cow-steal-refault (exit $rc)"
+	diag_file "$tmp/out"
+fi
+expect_usage "unknown quirk" 2 "unknown quirk 'frob'; known: uffd-missing-no-share cow-steal-refault" \
+	run --quirk frob examples/share.hw
 expect_usage "unknown global option" 2 "unknown option '--bogus'" --bogus
 expect_usage "no file" 2 "no scenario file given" run
 expect_usage "missing option argument" 2 "needs an argument" run --policy

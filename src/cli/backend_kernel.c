@@ -868,20 +868,8 @@ static int kernel_access(void *be, int proc, uint64_t addr, bool write,
 static int kernel_pagemap(void *be, int proc, uint64_t addr,
 			  uint64_t *entry)
 {
-	struct kernel *k = be;
-	char path[64];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/pagemap",
-		 (int)k->proc[proc].pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, entry, sizeof(*entry),
-		  (off_t)(addr / 4096 * sizeof(*entry))) != sizeof(*entry))
-		ret = -EIO;
-	close(fd);
-	return ret;
+	return ks_pagemap_entry(((struct kernel *)be)->proc[proc].pid, addr,
+				entry);
 }
 
 /* mincore(2) in @proc; each huge page's 512 bytes rebuilt from its sum. */
@@ -932,35 +920,6 @@ static long kernel_process_vm_readv(void *be, int proc, int target,
 	return (long)done;
 }
 
-/* HugetlbPages of /proc/PID/status, in 2 MiB pages. */
-static int proc_hugetlb_pages(pid_t pid, unsigned long *pages)
-{
-	char path[64], line[256];
-	unsigned long kb;
-	FILE *f;
-	int ret = -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "HugetlbPages: %lu kB", &kb) == 1) {
-			/*
-			 * The kernel prints the counter unsigned, and it can
-			 * go below zero: an mm that zaps, through a shared
-			 * PMD table, pages another mm faulted in is charged
-			 * for them.  Keep the sign, as the model does.
-			 */
-			*pages = (unsigned long)((long)kb /
-						 (long)(KS_HPAGE >> 10));
-			ret = 0;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
-
 static int kernel_stat(void *be, int proc, enum sc_key key,
 		       unsigned long *val)
 {
@@ -979,7 +938,7 @@ static int kernel_stat(void *be, int proc, enum sc_key key,
 		case SC_KEY_RSS:
 			if (!k->proc[proc].pid)
 				return -ESRCH;
-			return proc_hugetlb_pages(k->proc[proc].pid, val);
+			return ks_hugetlb_pages(k->proc[proc].pid, val);
 		default:
 			return -EOPNOTSUPP;
 		}

@@ -225,7 +225,6 @@ static int model_mremap(void *be, int proc, uint64_t old_addr,
 			 new_len, new_addr);
 }
 
-
 static int model_move_pages(void *be, int proc, uint64_t addr)
 {
 	return hw_move_pages(((struct model *)be)->mm[proc], addr);

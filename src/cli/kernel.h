@@ -150,6 +150,15 @@ int ks_set_pool(unsigned long nr, unsigned long *now, char *why,
 int ks_pool_counters(unsigned long *total, unsigned long *free,
 		     unsigned long *rsvd);
 
+/* The /proc/PID/pagemap entry of @addr in @pid; 0 or -errno. */
+int ks_pagemap_entry(pid_t pid, uint64_t addr, uint64_t *entry);
+
+/*
+ * HugetlbPages of /proc/PID/status, in 2 MiB pages, read signed (it can
+ * go below zero: docs/differences.md); 0 or -errno.
+ */
+int ks_hugetlb_pages(pid_t pid, unsigned long *pages);
+
 /* Huge pages other programs held when the run began (not counted). */
 unsigned long ks_foreign_pages(void);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Which kernel behaviours (enum hw_quirk) the running kernel has, found
- * by trying each once (one probe per quirk, the table at the end), so that `hugewalk diff` compares the kernel with
- * a model of that kernel rather than of another one.
+ * by trying each once (one probe per quirk, the table at the end), so
+ * that `hugewalk diff` compares the kernel with a model of that kernel
+ * rather than of another one.
  *
  * Invariants:
  *  - A probe runs in processes of its own (the controller's address
@@ -52,34 +53,12 @@ enum {
 	PROBE_ODD_COUNT,	/* a fault count that says neither */
 };
 
-static uint64_t pagemap_entry(const void *addr)
+/* Is @addr present in this process's page tables? */
+static bool present(volatile uint64_t *addr)
 {
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t e;
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / 4096 * sizeof(e)) !=
-	    (ssize_t)sizeof(e))
-		e = 0;
-	close(fd);
-	return e;
-}
-
-/* HugetlbPages of /proc/self/status, in kB; -1 if unreadable. */
-static long hugetlb_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "HugetlbPages:", 13))
-			kb = atol(line + 13);
-	fclose(f);
-	return kb;
+	return !ks_pagemap_entry(getpid(), (uintptr_t)addr, &e) && e >> 63;
 }
 
 /*
@@ -95,20 +74,21 @@ static int probe_missing_sharer(volatile uint64_t *a)
 		.range = { (uintptr_t)a, PUD_SZ },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	long before = hugetlb_kb();
+	unsigned long before, after;
 	int uffd;
 
+	if (ks_hugetlb_pages(getpid(), &before))
+		return PROBE_SETUP;
 	(void)*a;
 	/* A fault that shared the table found the entry: no page counted. */
-	if (before < 0 || hugetlb_kb() != before ||
-	    !(pagemap_entry((const void *)a) >> 63))
+	if (ks_hugetlb_pages(getpid(), &after) || after != before ||
+	    !present(a))
 		return PROBE_NO_SHARE;
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) ||
 	    ioctl(uffd, UFFDIO_REGISTER, &reg))
 		return PROBE_NO_UFFD;
-	return pagemap_entry((const void *)a) >> 63 ? PROBE_ABSENT :
-						      PROBE_PRESENT;
+	return present(a) ? PROBE_ABSENT : PROBE_PRESENT;
 }
 
 /* The first process: a 1 GiB-aligned shared mapping with page 0 in. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The kernel backend's hold on the machine: the 2 MiB hugetlb pool is
- * raised for a run and given back afterwards, whatever happens.
+ * raised for a run and given back afterwards, whatever happens; and what
+ * it reads of the machine and its processes (pool counters, memory
+ * nodes, a process's pagemap entries and HugetlbPages).
  *
  * Invariants:
  *  - While a run holds the machine, it holds an exclusive flock() on
@@ -529,4 +531,48 @@ int ks_memory_nodes(int *nodes, int max)
 			p++;
 	}
 	return n ? n : (nodes[0] = 0, 1);
+}
+
+int ks_pagemap_entry(pid_t pid, uint64_t addr, uint64_t *entry)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, entry, sizeof(*entry),
+		  (off_t)(addr / 4096 * sizeof(*entry))) != sizeof(*entry))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int ks_hugetlb_pages(pid_t pid, unsigned long *pages)
+{
+	char path[64], line[256];
+	unsigned long kb;
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugetlbPages: %lu kB", &kb) == 1) {
+			/*
+			 * The kernel prints the counter unsigned, and it can
+			 * go below zero: an mm that zaps, through a shared
+			 * PMD table, pages another mm faulted in is charged
+			 * for them.  Keep the sign, as the model does.
+			 */
+			*pages = (unsigned long)((long)kb /
+						 (long)(KS_HPAGE >> 10));
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
 }
